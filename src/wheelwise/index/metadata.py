@@ -1,0 +1,368 @@
+"""Core metadata of one distribution file, with as few bytes as possible.
+
+Order, as uv's ``registry_client.rs`` does it:
+
+1. the PEP 658 ``.metadata`` file when the index advertises it (hash checked);
+2. for a wheel, HTTP range reads: the last 16 KiB (end of central directory,
+   and for small wheels everything), then the rest of the central directory if
+   needed, then the ``METADATA`` member alone;
+3. when the server ignores ``Range`` (answers 200), the whole file, streamed
+   and bounded, hash checked; the caller remembers that index can't do ranges.
+
+Sdists are opened (never built): ``PKG-INFO`` counts only when static
+(Metadata-Version >= 2.2 and Requires-Dist not Dynamic).  The file list says
+whether the sdist carries native sources (C, C++, Cython, Rust, Fortran).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from typing import IO, BinaryIO
+
+from packaging.metadata import parse_email
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..errors import HashMismatchError, MetadataError
+from .client import Fetcher, RangeIgnored
+from .simple import DistFile
+from .urls import is_file_url, redact, url_to_path
+
+__all__ = [
+    "MAX_METADATA_BYTES",
+    "CoreMetadata",
+    "FetchedMetadata",
+    "fetch_metadata",
+    "parse_core_metadata",
+]
+
+#: Largest METADATA / PKG-INFO accepted (real ones with a long README reach ~1 MiB).
+MAX_METADATA_BYTES = 10 << 20
+#: First range read: holds the end of central directory, and small wheels whole.
+TAIL_BYTES = 16 << 10
+NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f90", ".cu", ".m", ".mm")
+NATIVE_FILES = ("Cargo.toml", "CMakeLists.txt", "meson.build")
+
+
+@dataclasses.dataclass(frozen=True)
+class CoreMetadata:
+    """The fields of core metadata that resolution and diagnosis need."""
+
+    name: str
+    version: str
+    metadata_version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = ()
+    dynamic: tuple[str, ...] = ()
+
+    @property
+    def static_requirements(self) -> bool:
+        """Whether Requires-Dist can be trusted without running a build (PEP 643)."""
+        try:
+            recent = Version(self.metadata_version) >= Version("2.2")
+        except InvalidVersion:
+            recent = False
+        return recent and "requires-dist" not in {d.lower() for d in self.dynamic}
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchedMetadata:
+    """Metadata plus how it was obtained.
+
+    :param how: ``pep658``, ``range``, ``full``, ``local`` or ``cache``.
+    :param native_sources: for an sdist, whether it carries native code; else None.
+    :param range_ignored: the server ignored a Range header (remember it).
+    """
+
+    raw: bytes
+    how: str
+    native_sources: bool | None = None
+    range_ignored: bool = False
+
+    @property
+    def metadata(self) -> CoreMetadata:
+        return parse_core_metadata(self.raw)
+
+
+def parse_core_metadata(raw: bytes) -> CoreMetadata:
+    """Parse METADATA / PKG-INFO bytes, leniently (as pip does).
+
+    :raises ValueError: when Name or Version is missing.
+    """
+    fields, _unparsed = parse_email(raw)
+    name, version = fields.get("name"), fields.get("version")
+    if not name or not version:
+        raise ValueError("core metadata without Name or Version")
+    return CoreMetadata(
+        name=name,
+        version=version,
+        metadata_version=fields.get("metadata_version", "1.0"),
+        requires_dist=tuple(fields.get("requires_dist", [])),
+        requires_python=fields.get("requires_python"),
+        provides_extra=tuple(fields.get("provides_extra", [])),
+        dynamic=tuple(fields.get("dynamic", [])),
+    )
+
+
+def _verify(url: str, data: bytes | IO[bytes], hashes: Mapping[str, str], what: str) -> None:
+    for algo in ("sha256", "sha512", "sha384"):
+        if algo in hashes:
+            break
+    else:
+        return
+    digest = hashlib.new(algo)
+    if isinstance(data, bytes):
+        digest.update(data)
+    else:
+        data.seek(0)
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+        data.seek(0)
+    if digest.hexdigest() != hashes[algo].lower():
+        raise HashMismatchError(
+            f"{what} of {redact(url)} does not match the {algo} the index published",
+            url=redact(url),
+            hint="the index or a proxy served altered bytes; nothing from it was used",
+        )
+
+
+def _check_size(url: str, size: int) -> None:
+    if size > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"the metadata of {redact(url)} is {size} bytes, over the {MAX_METADATA_BYTES} allowed",
+            url=redact(url),
+        )
+
+
+# -- zip members read through range requests ------------------------------
+
+
+class _Need(Exception):  # noqa: N818 - control flow, never escapes this module
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(start, end)
+        self.start, self.end = start, end
+
+
+class _SparseFile(io.RawIOBase):
+    """A read-only file of known size of which only some byte ranges are known.
+
+    Reading an unknown byte raises :class:`_Need`, which the caller answers
+    with a range request and a retry.  zipfile reads it as any file.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.pos = 0
+        self.spans: list[tuple[int, bytes]] = []
+
+    def add(self, start: int, data: bytes) -> None:
+        self.spans.append((start, data))
+        self.spans.sort(key=lambda s: s[0])
+        merged: list[tuple[int, bytes]] = []
+        for s, d in self.spans:
+            if merged and s <= merged[-1][0] + len(merged[-1][1]):
+                ms, md = merged[-1]
+                merged[-1] = (ms, md + d[ms + len(md) - s :])
+            else:
+                merged.append((s, d))
+        self.spans = merged
+
+    def covered(self, start: int, end: int) -> bool:
+        return any(s <= start and end <= s + len(d) for s, d in self.spans)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, n: int | None = -1) -> bytes:
+        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
+        for s, d in self.spans:
+            if s <= self.pos and end <= s + len(d):
+                out = d[self.pos - s : end - s]
+                self.pos = end
+                return out
+        if self.pos >= end:
+            return b""
+        raise _Need(self.pos, end)
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _member_name(names: list[str], project: str, leaf: str, dist_info: bool) -> str | None:
+    """The METADATA (wheel) or PKG-INFO (sdist) member, preferring the project's own."""
+    if dist_info:
+        found = [n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{leaf}")]
+    else:
+        found = [n for n in names if n.count("/") == 1 and n.endswith(f"/{leaf}")]
+    wanted = canonicalize_name(project)
+    for name in found:
+        if canonicalize_name(name.split("/")[0].split("-")[0]) == wanted:
+            return name
+    return found[0] if found else None
+
+
+def _read_from_zip(
+    zf: zipfile.ZipFile, file: DistFile, prefetch: Callable[[zipfile.ZipInfo], None] | None = None
+) -> tuple[bytes, list[str]]:
+    names = zf.namelist()
+    member = _member_name(names, file.name, "METADATA" if file.is_wheel else "PKG-INFO", file.is_wheel)
+    if member is None:
+        leaf = ".dist-info/METADATA" if file.is_wheel else "PKG-INFO"
+        raise MetadataError(
+            f"{file.filename} holds no {leaf}: it is not a valid distribution",
+            url=redact(file.url),
+        )
+    info = zf.getinfo(member)
+    _check_size(file.url, info.file_size)
+    if prefetch is not None:
+        prefetch(info)
+    return zf.read(member), names
+
+
+def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
+    offset, tail, total = fetcher.get_range(file.url, None, TAIL_BYTES, full_limit=full_limit)
+    if total is None:
+        raise MetadataError(f"{redact(file.url)} gave no file size for a range request", url=redact(file.url))
+    sparse = _SparseFile(total)
+    sparse.add(offset, tail)
+
+    def fetch(start: int, end: int) -> None:
+        got_offset, body, _ = fetcher.get_range(file.url, start, end, full_limit=full_limit)
+        sparse.add(got_offset, body)
+
+    def prefetch(info: zipfile.ZipInfo) -> None:
+        # The local header repeats name and extra field; allow for a longer extra.
+        start = info.header_offset
+        end = min(total, start + 30 + len(info.orig_filename.encode()) + len(info.extra) + info.compress_size + 1024)
+        if not sparse.covered(start, end):
+            fetch(start, end)
+
+    for _ in range(6):
+        try:
+            with zipfile.ZipFile(sparse) as zf:
+                raw, names = _read_from_zip(zf, file, prefetch)
+            return FetchedMetadata(raw=raw, how="range", native_sources=_native(names, file))
+        except _Need as need:
+            fetch(need.start, need.end)
+        except zipfile.BadZipFile as exc:
+            raise MetadataError(f"{file.filename} is not a valid zip file: {exc}", url=redact(file.url)) from exc
+    raise MetadataError(f"{file.filename}: its zip layout needed too many range reads", url=redact(file.url))
+
+
+def _native(names: list[str], file: DistFile) -> bool | None:
+    if file.is_wheel:
+        return None
+    return any(n.endswith(NATIVE_SUFFIXES) or n.rsplit("/", 1)[-1] in NATIVE_FILES for n in names)
+
+
+def _from_archive(fileobj: BinaryIO, file: DistFile, how: str) -> FetchedMetadata:
+    """Metadata from a complete wheel or sdist archive."""
+    try:
+        if file.filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(fileobj) as zf:
+                raw, names = _read_from_zip(zf, file)
+        else:
+            raw, names = _read_from_tar(fileobj, file)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise MetadataError(f"{file.filename} cannot be opened: {exc}", url=redact(file.url)) from exc
+    return FetchedMetadata(raw=raw, how=how, native_sources=_native(names, file))
+
+
+def _read_from_tar(fileobj: BinaryIO, file: DistFile) -> tuple[bytes, list[str]]:
+    with tarfile.open(fileobj=fileobj, mode="r:*") as tf:
+        members = tf.getmembers()
+        names = [m.name for m in members]
+        member = _member_name(names, file.name, "PKG-INFO", dist_info=False)
+        if member is None:
+            raise MetadataError(f"{file.filename} holds no PKG-INFO", url=redact(file.url))
+        info = tf.getmember(member)
+        _check_size(file.url, info.size)
+        extracted = tf.extractfile(info)
+        if extracted is None:
+            raise MetadataError(f"{file.filename}: PKG-INFO is not a regular file", url=redact(file.url))
+        return extracted.read(), names
+
+
+def _full_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
+    with tempfile.SpooledTemporaryFile(max_size=32 << 20) as spool:
+        fetcher.download(file.url, spool, limit=full_limit)  # type: ignore[arg-type]
+        _verify(file.url, spool, file.hashes, "the file")  # type: ignore[arg-type]
+        return _from_archive(spool, file, "full")  # type: ignore[arg-type]
+
+
+def fetch_metadata(
+    fetcher: Fetcher,
+    file: DistFile,
+    *,
+    use_658: bool = True,
+    use_range: bool = True,
+    full_limit: int = 1 << 30,
+) -> FetchedMetadata:
+    """Core metadata of *file* by the cheapest way the index allows.
+
+    :param use_range: ``False`` once the index is known to ignore ranges.
+    :param full_limit: largest full download accepted (default 1 GiB).
+    :raises MetadataError: missing, oversized or malformed metadata.
+    :raises HashMismatchError: bytes that do not match the published hash.
+    :raises IndexFetchError: the index could not be reached.
+    """
+    if is_file_url(file.url):
+        return _local_metadata(file)
+    if use_658 and file.core_metadata:
+        response = fetcher.get(file.metadata_url, kind="metadata", limit=MAX_METADATA_BYTES)
+        if isinstance(file.core_metadata, Mapping):
+            _verify(file.metadata_url, response.content, file.core_metadata, "the metadata file")
+        return _checked(FetchedMetadata(raw=response.content, how="pep658"), file)
+    if use_range and file.filename.endswith((".whl", ".zip")):
+        try:
+            return _checked(_range_metadata(fetcher, file, full_limit), file)
+        except RangeIgnored as ignored:
+            with ignored.file:
+                _verify(file.url, ignored.file, file.hashes, "the file")  # type: ignore[arg-type]
+                got = _from_archive(ignored.file, file, "full")  # type: ignore[arg-type]
+            return _checked(dataclasses.replace(got, range_ignored=True), file)
+    return _checked(_full_metadata(fetcher, file, full_limit), file)
+
+
+def _local_metadata(file: DistFile) -> FetchedMetadata:
+    path = url_to_path(file.url)
+    try:
+        with path.open("rb") as handle:
+            return _checked(_from_archive(handle, file, "local"), file)
+    except FileNotFoundError as exc:
+        raise MetadataError(f"{path} is listed by the index but does not exist", url=file.url) from exc
+
+
+def _checked(got: FetchedMetadata, file: DistFile) -> FetchedMetadata:
+    """Refuse metadata that does not parse or names another project."""
+    try:
+        meta = got.metadata
+    except ValueError as exc:
+        raise MetadataError(f"the metadata of {file.filename} is malformed: {exc}", url=redact(file.url)) from exc
+    if canonicalize_name(meta.name) != file.name:
+        raise MetadataError(
+            f"the metadata of {file.filename} names another project ({meta.name})",
+            url=redact(file.url),
+        )
+    return got

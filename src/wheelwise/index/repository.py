@@ -1,0 +1,274 @@
+"""The package index as wheelwise sees it: every configured source, cached.
+
+:class:`PackageIndex` merges the main index, the extra indexes and the
+find-links locations into one page per project, and serves core metadata of
+any file.  Concurrent callers asking for the same page or metadata share one
+fetch ("single flight"); :meth:`PackageIndex.prefetch` starts fetches in a
+bounded thread pool so that resolution rarely waits on the network.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from packaging.utils import canonicalize_name
+
+from ..cache import Cache, CachedPage
+from ..errors import IndexFetchError, OfflineMissError
+from .client import Fetcher
+from .metadata import FetchedMetadata, fetch_metadata
+from .settings import IndexSettings
+from .simple import ACCEPT, DistFile, ProjectPage, SimpleParseError, merge_pages, parse_html, parse_page
+from .urls import is_file_url, origin, redact, url_to_path
+
+__all__ = ["PackageIndex"]
+
+T = TypeVar("T")
+#: Called after each fetch with its kind ("page", "metadata") and a label.
+ProgressHook = Callable[[str, str], None]
+
+
+class PackageIndex:
+    """All configured sources of distributions, behind one cache.
+
+    :param settings: where packages come from (see :mod:`.settings`).
+    :param cache: the on-disk cache; an in-memory one when ``None``.
+    :param offline: answer from the cache only; missing entries raise
+        :class:`OfflineMissError`.
+    :param refresh: revalidate every page now, whatever its age.
+    :param ttl: seconds a cached page is used without asking the index.
+    :param workers: concurrent fetches at most.
+    """
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        *,
+        cache: Cache | None = None,
+        fetcher: Fetcher | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        ttl: float = 600.0,
+        workers: int = 16,
+        progress: ProgressHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache if cache is not None else Cache(None)
+        self.fetcher = fetcher or Fetcher(
+            timeout=settings.timeout, cert=settings.cert, trusted_hosts=settings.trusted_hosts
+        )
+        self.offline = offline
+        self.refresh = refresh
+        self.ttl = ttl
+        self.progress = progress
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheelwise")
+        self._lock = threading.Lock()
+        self._flights: dict[str, concurrent.futures.Future[object]] = {}
+        self._index_urls: list[str] | None = None
+        self._find_links: list[DistFile] | None = None
+        #: how each metadata was obtained, counted (pep658, range, full, cache...).
+        self.metadata_ways: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.fetcher.close()
+
+    def __enter__(self) -> PackageIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- single flight ----------------------------------------------------
+
+    def _once(self, key: str, work: Callable[[], T]) -> T:
+        """Run *work* once per key; concurrent and later callers get its result."""
+        with self._lock:
+            future = self._flights.get(key)
+            owner = future is None
+            if owner:
+                future = concurrent.futures.Future()
+                self._flights[key] = future
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(work())
+            except BaseException as exc:
+                future.set_exception(exc)
+                with self._lock:  # a failure is not remembered: a retry may succeed
+                    self._flights.pop(key, None)
+        return future.result()  # type: ignore[return-value]
+
+    def prefetch(self, names: Iterable[str] = (), files: Iterable[DistFile] = ()) -> None:
+        """Start fetching pages and metadata in the background; errors wait for the real call."""
+        for name in names:
+            self._pool.submit(self._quiet, self.project, name)
+        for file in files:
+            self._pool.submit(self._quiet, self.metadata, file)
+
+    @staticmethod
+    def _quiet(call: Callable[[str], object] | Callable[[DistFile], object], arg: object) -> None:
+        try:
+            call(arg)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001, S110 - the foreground call raises it again
+            pass
+
+    def map(self, call: Callable[[T], object], items: Iterable[T]) -> list[object]:
+        """Run *call* over *items* in the pool; results in order, first error raised."""
+        return list(self._pool.map(call, items))
+
+    # -- pages ------------------------------------------------------------
+
+    def index_urls(self) -> list[str]:
+        if self._index_urls is None:
+            self._index_urls = self.settings.index_urls()
+        return self._index_urls
+
+    def project(self, name: str) -> ProjectPage:
+        """Every file of project *name* on every source; empty when it is nowhere."""
+        normalized = canonicalize_name(name)
+        return self._once(f"page:{normalized}", lambda: self._project(normalized))
+
+    def _project(self, name: str) -> ProjectPage:
+        pages = [self._index_page(url.rstrip("/") + f"/{name}/", name) for url in self.index_urls()]
+        links = [f for f in self._find_links_files() if f.name == name]
+        if links:
+            pages.append(ProjectPage(name=name, url="find-links", files=tuple(links)))  # type: ignore[arg-type]
+        merged = merge_pages(name, pages)
+        if self.progress:
+            self.progress("page", name)
+        return merged
+
+    def _index_page(self, url: str, name: str) -> ProjectPage:
+        if is_file_url(url):
+            response = self.fetcher.get(url, ok=(200, 404))
+            if response.status == 404:
+                return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
+            return self._parse(url, response.content.decode("utf-8", "replace"), "text/html", name)
+        cached = self.cache.get_page(url)
+        if self.offline:
+            if cached is None:
+                raise OfflineMissError([f"the page of {name} on {redact(url)}"])
+            return self._from_cache(cached, name)
+        if cached and not self.refresh and cached.age() < self.ttl:
+            return self._from_cache(cached, name)
+        return self._revalidate(url, name, cached)
+
+    def _revalidate(self, url: str, name: str, cached: CachedPage | None) -> ProjectPage:
+        headers = {"Accept": ACCEPT}
+        if cached and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        try:
+            response = self.fetcher.get(url, headers=headers, ok=(200, 304, 404, 410))
+        except IndexFetchError as exc:
+            if cached is not None:
+                exc.cached = True
+                minutes = int(cached.age() // 60)
+                exc.hint = f"the cache holds this page from {minutes} min ago: --offline answers from it"
+            raise
+        if response.status == 304 and cached is not None:
+            self.cache.touch_page(url)
+            return self._from_cache(cached, name)
+        if response.status in (404, 410):
+            self.cache.put_page(CachedPage(url, time.time(), 404, None, None, ""))
+            return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
+        charset = "utf-8"
+        if "charset=" in response.content_type:
+            charset = response.content_type.split("charset=", 1)[1].split(";")[0].strip() or "utf-8"
+        page = self._parse(response.url, response.content.decode(charset, "replace"), response.content_type, name)
+        self.cache.put_page(
+            CachedPage(
+                url, time.time(), 200, response.headers.get("etag"), response.headers.get("last-modified"), page.to_json()
+            )
+        )
+        return page
+
+    def _parse(self, url: str, text: str, content_type: str, name: str) -> ProjectPage:
+        try:
+            return parse_page(text, content_type, url, name)
+        except SimpleParseError as exc:
+            raise IndexFetchError(
+                f"{redact(url)} is not a valid project page: {exc}",
+                url=redact(url),
+                hint="the index or a proxy answered with something else; check the index URL",
+            ) from exc
+
+    @staticmethod
+    def _from_cache(cached: CachedPage, name: str) -> ProjectPage:
+        if cached.status == 404:
+            return ProjectPage(name=name, url=cached.url, files=())  # type: ignore[arg-type]
+        return ProjectPage.from_json(cached.body)
+
+    def _find_links_files(self) -> list[DistFile]:
+        with self._lock:
+            if self._find_links is not None:
+                return self._find_links
+        files: list[DistFile] = []
+        for location in self.settings.find_links:
+            files.extend(self._find_links_location(location))
+        with self._lock:
+            self._find_links = files
+        return files
+
+    def _find_links_location(self, location: str) -> list[DistFile]:
+        """Files of one ``--find-links`` place: a folder of files, or an HTML page of links."""
+        if is_file_url(location):
+            path = url_to_path(location)
+            if path.is_dir():
+                names = sorted(os.listdir(path))
+                html = "".join(f'<a href="{Path(path, n).as_uri()}">{n}</a>' for n in names)
+                return parse_html(f"<html><body>{html}</body></html>", location)
+            if not path.exists():
+                return []  # pip warns and carries on; so do we
+        response = self.fetcher.get(location)
+        try:
+            return parse_html(response.content.decode("utf-8", "replace"), response.url)
+        except SimpleParseError as exc:
+            raise IndexFetchError(f"find-links page {redact(location)} is malformed: {exc}", url=redact(location)) from exc
+
+    # -- metadata ---------------------------------------------------------
+
+    @staticmethod
+    def metadata_key(file: DistFile) -> str:
+        """The cache key of a file's metadata: its hash when the index gives one."""
+        for algo in ("sha256", "sha512", "sha384"):
+            if algo in file.hashes:
+                return f"{algo}:{file.hashes[algo].lower()}"
+        if is_file_url(file.url):
+            stat = url_to_path(file.url).stat()
+            return f"file:{file.url}:{stat.st_size}:{stat.st_mtime_ns}"
+        return f"url:{file.url}"
+
+    def metadata(self, file: DistFile) -> FetchedMetadata:
+        """Core metadata of *file*: from the cache, else the cheapest fetch."""
+        return self._once(f"meta:{file.url}", lambda: self._metadata(file))
+
+    def _metadata(self, file: DistFile) -> FetchedMetadata:
+        key = self.metadata_key(file)
+        hit = self.cache.get_metadata(key)
+        if hit is not None:
+            self._count("cache")
+            return FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1])
+        if self.offline and not is_file_url(file.url):
+            raise OfflineMissError([f"the metadata of {file.filename}"])
+        file_origin = origin(file.url)
+        got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin))
+        if got.range_ignored:
+            self.cache.set_no_range(file_origin)
+        self.cache.put_metadata(key, got.raw, got.native_sources, got.how)
+        self._count(got.how)
+        if self.progress:
+            self.progress("metadata", file.filename)
+        return got
+
+    def _count(self, how: str) -> None:
+        with self._lock:
+            self.metadata_ways[how] = self.metadata_ways.get(how, 0) + 1

@@ -1,0 +1,304 @@
+"""Project pages of the simple repository API: PEP 503 HTML and PEP 691 JSON.
+
+Pure: text in, records out, no I/O.  Keeps what resolution needs and what
+the index says about each file: hashes, ``requires-python``, yanked (PEP 592)
+and whether core metadata is served beside the file (PEP 658, PEP 714).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html.parser
+import json
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "DistFile",
+    "ProjectPage",
+    "SimpleParseError",
+    "parse_filename",
+    "parse_html",
+    "parse_json",
+    "parse_page",
+]
+
+JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+#: Accept header preferring PEP 691 JSON, as pip sends it.
+ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+
+#: ``True`` when metadata is served without a hash, a hash mapping, or False.
+CoreMetadata = Union[bool, Mapping[str, str]]
+
+
+class SimpleParseError(ValueError):
+    """A page is not a simple-API page this module can read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DistFile:
+    """One file of a project, as the index lists it.
+
+    :param url: absolute URL of the file (fragment removed).
+    :param yanked: ``None`` when not yanked, else the reason (may be ``""``).
+    :param core_metadata: PEP 658/714: ``False`` when not served, ``True`` or
+        the metadata file's hashes when ``url + ".metadata"`` exists.
+    """
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: str | None = None
+    core_metadata: CoreMetadata = False
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def name(self) -> NormalizedName:
+        return parse_filename(self.filename)[0]
+
+    @property
+    def version(self) -> Version:
+        return parse_filename(self.filename)[1]
+
+    @property
+    def tags(self) -> frozenset[Tag]:
+        """Wheel tags; empty for an sdist."""
+        return parse_filename(self.filename)[2]
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["hashes"] = dict(self.hashes)
+        if isinstance(self.core_metadata, Mapping):
+            data["core_metadata"] = dict(self.core_metadata)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DistFile:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectPage:
+    """Every distribution file the index lists for one project."""
+
+    name: NormalizedName
+    url: str
+    files: tuple[DistFile, ...]
+
+    def versions(self) -> list[Version]:
+        """Distinct versions, newest first."""
+        return sorted({f.version for f in self.files}, reverse=True)
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "url": self.url, "files": [f.to_dict() for f in self.files]})
+
+    @classmethod
+    def from_json(cls, text: str) -> ProjectPage:
+        data = json.loads(text)
+        files = tuple(DistFile.from_dict(f) for f in data["files"])
+        return cls(name=canonicalize_name(data["name"]), url=data["url"], files=files)
+
+
+_FILENAME_CACHE: dict[str, tuple[NormalizedName, Version, frozenset[Tag]]] = {}
+
+
+def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """Name, version and tags of a wheel or sdist file name.
+
+    :raises ValueError: for names that are neither a valid wheel nor sdist.
+    """
+    hit = _FILENAME_CACHE.get(filename)
+    if hit is not None:
+        return hit
+    if filename.endswith(".whl"):
+        name, version, _build, tags = parse_wheel_filename(filename)
+        result = (name, version, tags)
+    else:
+        name, version = parse_sdist_filename(filename)
+        result = (name, version, frozenset())
+    _FILENAME_CACHE[filename] = result
+    return result
+
+
+def _is_distribution(filename: str) -> bool:
+    try:
+        parse_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return False
+    return True
+
+
+def _hashes_from_fragment(url: str) -> tuple[str, dict[str, str]]:
+    base, _, fragment = url.partition("#")
+    hashes: dict[str, str] = {}
+    for part in fragment.split("&"):
+        algo, sep, value = part.partition("=")
+        if sep and algo in {"sha256", "sha384", "sha512", "md5", "sha1", "sha224"}:
+            hashes[algo] = value
+    return base, hashes
+
+
+def _core_metadata_attr(value: str | None) -> CoreMetadata:
+    """Read ``data-core-metadata`` / ``data-dist-info-metadata`` (PEP 714)."""
+    if value is None:
+        return False
+    if value.lower() == "true":
+        return True
+    algo, sep, digest = value.partition("=")
+    return {algo: digest} if sep else False
+
+
+def _filename_of(url: str) -> str:
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+class _AnchorParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def parse_html(text: str, page_url: str, name: str | None = None) -> list[DistFile]:
+    """Files listed by a PEP 503 HTML page (or a find-links HTML page).
+
+    :param name: keep only files of this project; ``None`` keeps all.
+    """
+    if text.strip() and "<" not in text:
+        raise SimpleParseError("not an HTML page: no markup at all")
+    parser = _AnchorParser()
+    parser.feed(text)
+    # html.parser keeps an unfinished tag back instead of failing: a page
+    # cut off inside a tag would otherwise lose its last files in silence.
+    if parser.rawdata.lstrip().startswith("<"):
+        raise SimpleParseError("malformed HTML: the page ends inside a tag")
+    parser.close()
+    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    wanted = canonicalize_name(name) if name else None
+    files: list[DistFile] = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _hashes_from_fragment(urllib.parse.urljoin(base, href))
+        filename = _filename_of(url)
+        if not _is_distribution(filename):
+            continue
+        if wanted and parse_filename(filename)[0] != wanted:
+            continue
+        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        files.append(
+            DistFile(
+                filename=filename,
+                url=url,
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=attrs.get("data-yanked") if "data-yanked" in attrs else None,
+                core_metadata=_core_metadata_attr(metadata),
+            )
+        )
+    return files
+
+
+def _json_yanked(value: object) -> str | None:
+    if value is True:
+        return ""
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _json_metadata(value: object) -> CoreMetadata:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    return value is True
+
+
+def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFile]:
+    """Files listed by a PEP 691 JSON page."""
+    try:
+        data = json.loads(text)
+        meta_version = str(data["meta"]["api-version"])
+        raw_files = data["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SimpleParseError(f"malformed PEP 691 JSON: {exc}") from exc
+    if not meta_version.startswith("1."):
+        raise SimpleParseError(f"unsupported simple API version {meta_version}")
+    wanted = canonicalize_name(name) if name else None
+    files: list[DistFile] = []
+    for raw in raw_files:
+        if not isinstance(raw, Mapping) or "filename" not in raw or "url" not in raw:
+            raise SimpleParseError("a file entry lacks filename or url")
+        filename = str(raw["filename"])
+        if not _is_distribution(filename):
+            continue
+        if wanted and parse_filename(filename)[0] != wanted:
+            continue
+        url, fragment_hashes = _hashes_from_fragment(urllib.parse.urljoin(page_url, str(raw["url"])))
+        metadata = raw.get("core-metadata", raw.get("dist-info-metadata", False))
+        size = raw.get("size")
+        files.append(
+            DistFile(
+                filename=filename,
+                url=url,
+                hashes=dict(raw.get("hashes") or fragment_hashes),
+                requires_python=raw.get("requires-python") or None,
+                yanked=_json_yanked(raw.get("yanked", False)),
+                core_metadata=_json_metadata(metadata),
+                size=size if isinstance(size, int) else None,
+                upload_time=raw.get("upload-time"),
+            )
+        )
+    return files
+
+
+def parse_page(
+    text: str, content_type: str, page_url: str, name: str
+) -> ProjectPage:
+    """Parse a project page by its content type (JSON or HTML)."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime == JSON_CONTENT_TYPE or mime == "application/json":
+        files = parse_json(text, page_url, name)
+    else:
+        files = parse_html(text, page_url, name)
+    return ProjectPage(name=canonicalize_name(name), url=page_url, files=tuple(files))
+
+
+def merge_pages(name: str, pages: Iterable[ProjectPage]) -> ProjectPage:
+    """One page from several sources; the first listing of a filename wins."""
+    seen: dict[str, DistFile] = {}
+    urls: list[str] = []
+    for page in pages:
+        urls.append(page.url)
+        for f in page.files:
+            seen.setdefault(f.filename, f)
+    return ProjectPage(name=canonicalize_name(name), url=" ".join(urls), files=tuple(seen.values()))
