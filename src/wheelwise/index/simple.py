@@ -222,7 +222,7 @@ def parse_html(text: str, page_url: str, name: str | None = None) -> list[DistFi
                 url=url,
                 hashes=hashes,
                 requires_python=attrs.get("data-requires-python") or None,
-                yanked=attrs.get("data-yanked") if "data-yanked" in attrs else None,
+                yanked=(attrs.get("data-yanked") or "") if "data-yanked" in attrs else None,
                 core_metadata=_core_metadata_attr(metadata),
             )
         )

@@ -1,0 +1,318 @@
+"""A package index served over real HTTP on loopback, for the tests.
+
+It serves project pages as PEP 691 JSON or PEP 503 HTML, distribution files
+(with or without range support), PEP 658 ``.metadata`` files (advertised or
+not), and injected faults.  Its content is recorded real index data
+(``tests/data/index``) and small real distributions the tests build.
+
+Layout: ``/simple/<name>/``, ``/files/<filename>``, ``/files/<filename>.metadata``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+__all__ = ["Fault", "IndexServer", "ServedFile", "load_recorded"]
+
+RECORDED = Path(__file__).parent.parent / "data" / "index"
+
+
+@dataclasses.dataclass
+class ServedFile:
+    filename: str
+    content: bytes | None = None  # None: recorded file, only its metadata is known
+    metadata: bytes | None = None
+    requires_python: str | None = None
+    yanked: str | None = None
+    sha256: str | None = None
+    metadata_sha256: str | None = None
+    upload_time: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sha256 is None and self.content is not None:
+            self.sha256 = hashlib.sha256(self.content).hexdigest()
+        if self.metadata_sha256 is None and self.metadata is not None:
+            self.metadata_sha256 = hashlib.sha256(self.metadata).hexdigest()
+
+    @property
+    def project(self) -> str:
+        if self.filename.endswith(".whl"):
+            return canonicalize_name(parse_wheel_filename(self.filename)[0])
+        return canonicalize_name(parse_sdist_filename(self.filename)[0])
+
+
+@dataclasses.dataclass
+class Fault:
+    """Misbehaviour for requests whose path matches *pattern* (a regex).
+
+    kinds: ``slow`` (sleep *arg* seconds), ``status`` (answer *arg*),
+    ``truncate`` (announce the full length, send half, close), ``body``
+    (answer 200 with *arg* as body), ``ignore-range`` (answer 200 to ranges).
+    *times* limits how often it fires (``None``: always).
+    """
+
+    pattern: str
+    kind: str
+    arg: object = None
+    times: int | None = None
+
+
+@dataclasses.dataclass
+class Logged:
+    method: str
+    path: str
+    range: str | None
+    status: int
+    sent: int
+
+
+def load_recorded(names: Iterable[str] | None = None, directory: Path = RECORDED) -> list[ServedFile]:
+    """Files of recorded projects (all of them when *names* is None)."""
+    wanted = None if names is None else {canonicalize_name(n) for n in names}
+    served: list[ServedFile] = []
+    for page in sorted(directory.glob("*.json")):
+        data = json.loads(page.read_text())
+        if wanted is not None and canonicalize_name(data["name"]) not in wanted:
+            continue
+        for f in data["files"]:
+            meta_path = directory / "metadata" / f"{f['filename']}.metadata"
+            served.append(
+                ServedFile(
+                    filename=f["filename"],
+                    metadata=meta_path.read_bytes() if meta_path.exists() else None,
+                    requires_python=f.get("requires-python"),
+                    yanked=f.get("yanked"),
+                    sha256=f.get("hashes", {}).get("sha256"),
+                    metadata_sha256=(f.get("core-metadata") or {}).get("sha256"),
+                    upload_time=f.get("upload-time"),
+                )
+            )
+    return served
+
+
+class IndexServer:
+    """Start with ``with IndexServer() as server:``; ``server.url`` is the simple index."""
+
+    def __init__(self, *, mode: str = "json", pep658: bool = True, ranges: bool = True) -> None:
+        self.mode = mode
+        self.pep658 = pep658
+        self.ranges = ranges
+        self.files: dict[str, ServedFile] = {}
+        self.faults: list[Fault] = []
+        self.log: list[Logged] = []
+        self.page_etags = True
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    # -- set-up -----------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/simple/"
+
+    def add(self, *files: ServedFile) -> None:
+        for f in files:
+            self.files[f.filename] = f
+
+    def add_wheel(self, filename: str, content: bytes, **kwargs: object) -> ServedFile:
+        from wheelwise.index.metadata import _member_name  # the same rule as the client
+        import io
+        import zipfile
+
+        metadata = None
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            name = parse_wheel_filename(filename)[0]
+            member = _member_name(zf.namelist(), name, "METADATA", True)
+            if member:
+                metadata = zf.read(member)
+        served = ServedFile(filename, content=content, metadata=metadata, **kwargs)  # type: ignore[arg-type]
+        self.add(served)
+        return served
+
+    def fault(self, pattern: str, kind: str, arg: object = None, times: int | None = None) -> Fault:
+        fault = Fault(pattern, kind, arg, times)
+        self.faults.append(fault)
+        return fault
+
+    def requests(self, pattern: str = "") -> list[Logged]:
+        with self._lock:
+            return [entry for entry in self.log if re.search(pattern, entry.path)]
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+    def __enter__(self) -> IndexServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # -- content ----------------------------------------------------------
+
+    def project_page(self, name: str) -> tuple[bytes, str] | None:
+        files = [f for f in self.files.values() if f.project == canonicalize_name(name)]
+        if not files:
+            return None
+        if self.mode == "json":
+            entries = []
+            for f in files:
+                entry: dict[str, object] = {
+                    "filename": f.filename,
+                    "url": f"../../files/{f.filename}",
+                    "hashes": {"sha256": f.sha256} if f.sha256 else {},
+                }
+                if f.requires_python:
+                    entry["requires-python"] = f.requires_python
+                if f.yanked is not None:
+                    entry["yanked"] = f.yanked or True
+                if self.pep658 and f.metadata is not None:
+                    entry["core-metadata"] = {"sha256": f.metadata_sha256}
+                entries.append(entry)
+            doc = {"meta": {"api-version": "1.1"}, "name": name, "files": entries}
+            return json.dumps(doc).encode(), "application/vnd.pypi.simple.v1+json"
+        anchors = []
+        for f in files:
+            attrs = f' href="../../files/{f.filename}' + (f'#sha256={f.sha256}"' if f.sha256 else '"')
+            if f.requires_python:
+                attrs += f' data-requires-python="{html.escape(f.requires_python)}"'
+            if f.yanked is not None:
+                attrs += f' data-yanked="{html.escape(f.yanked)}"'
+            if self.pep658 and f.metadata is not None:
+                attrs += f' data-core-metadata="sha256={f.metadata_sha256}"'
+            anchors.append(f"<a{attrs}>{f.filename}</a><br/>")
+        body = f"<!DOCTYPE html><html><body><h1>Links for {name}</h1>{''.join(anchors)}</body></html>"
+        return body.encode(), "text/html"
+
+    # -- HTTP -------------------------------------------------------------
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if re.search(fault.pattern, path) and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str = "text/plain", headers: dict[str, str] | None = None) -> None:
+                fault = server._take_fault(self.path)
+                if fault and fault.kind == "slow":
+                    time.sleep(float(fault.arg))  # type: ignore[arg-type]
+                elif fault and fault.kind == "status":
+                    status, body, headers = int(fault.arg), b"injected failure", {}  # type: ignore[arg-type]
+                elif fault and fault.kind == "body":
+                    status, body, headers = 200, fault.arg, {}  # type: ignore[assignment]
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command == "HEAD":
+                    sent = 0
+                elif fault and fault.kind == "truncate":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    sent = len(body) // 2
+                else:
+                    self.wfile.write(body)
+                    sent = len(body)
+                with server._lock:
+                    server.log.append(Logged(self.command, self.path, self.headers.get("Range"), status, sent))
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path.split("?")[0]
+                if path.startswith("/simple/"):
+                    return self._page(path)
+                if path.startswith("/files/"):
+                    return self._file(path[len("/files/") :])
+                self._send(404, b"not found")
+
+            do_HEAD = do_GET  # noqa: N815
+
+            def _page(self, path: str) -> None:
+                name = path[len("/simple/") :].strip("/")
+                found = server.project_page(name)
+                if found is None:
+                    return self._send(404, b"no such project")
+                body, ctype = found
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if server.page_etags and self.headers.get("If-None-Match") == etag:
+                    return self._send(304, b"", ctype, {"ETag": etag})
+                self._send(200, body, ctype, {"ETag": etag} if server.page_etags else None)
+
+            def _file(self, filename: str) -> None:
+                if filename.endswith(".metadata"):
+                    served = server.files.get(filename[: -len(".metadata")])
+                    if served is None or served.metadata is None or not server.pep658:
+                        return self._send(404, b"no metadata")
+                    return self._send(200, served.metadata, "application/octet-stream")
+                served = server.files.get(filename)
+                if served is None or served.content is None:
+                    return self._send(404, b"no such file")
+                content = served.content
+                ignore = server._peek_ignore_range(self.path)
+                spec = self.headers.get("Range")
+                if spec and server.ranges and not ignore:
+                    start, end = _parse_range(spec, len(content))
+                    if start is None:
+                        return self._send(416, b"", headers={"Content-Range": f"bytes */{len(content)}"})
+                    return self._send(
+                        206,
+                        content[start : end + 1],
+                        "application/octet-stream",
+                        {"Content-Range": f"bytes {start}-{end}/{len(content)}", "Accept-Ranges": "bytes"},
+                    )
+                self._send(200, content, "application/octet-stream")
+
+        return Handler
+
+    def _peek_ignore_range(self, path: str) -> bool:
+        with self._lock:
+            return any(f.kind == "ignore-range" and re.search(f.pattern, path) for f in self.faults)
+
+
+def _parse_range(spec: str, size: int) -> tuple[int | None, int]:
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", spec.strip())
+    if not match or (not match.group(1) and not match.group(2)):
+        return None, 0
+    first, last = match.groups()
+    if not first:
+        length = int(last)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size:
+        return None, 0
+    return start, end

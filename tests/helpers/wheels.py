@@ -1,0 +1,102 @@
+"""Small real distributions built by the tests: wheels (zip) and sdists (tar.gz)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import tarfile
+import zipfile
+from collections.abc import Iterable, Mapping
+
+__all__ = ["make_metadata", "make_sdist", "make_wheel", "wheel_filename"]
+
+
+def make_metadata(
+    name: str,
+    version: str,
+    *,
+    requires_dist: Iterable[str] = (),
+    requires_python: str | None = None,
+    provides_extra: Iterable[str] = (),
+    metadata_version: str = "2.1",
+    dynamic: Iterable[str] = (),
+    description: str = "",
+) -> bytes:
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Provides-Extra: {e}" for e in provides_extra]
+    lines += [f"Requires-Dist: {r}" for r in requires_dist]
+    lines += [f"Dynamic: {d}" for d in dynamic]
+    text = "\n".join(lines) + "\n"
+    if description:
+        text += "\n" + description
+    return text.encode()
+
+
+def wheel_filename(name: str, version: str, tag: str = "py3-none-any") -> str:
+    return f"{name.replace('-', '_')}-{version}-{tag}.whl"
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(
+    name: str,
+    version: str,
+    tag: str = "py3-none-any",
+    *,
+    metadata: bytes | None = None,
+    files: Mapping[str, bytes] | None = None,
+    filler: int = 0,
+    omit_metadata: bool = False,
+    **metadata_fields: object,
+) -> bytes:
+    """A real wheel: package files, then ``.dist-info`` (METADATA, WHEEL, RECORD) last.
+
+    :param filler: bytes of incompressible data in a module, to make the wheel big.
+    """
+    dist = f"{name.replace('-', '_')}-{version}.dist-info"
+    pkg = name.replace("-", "_")
+    contents: dict[str, bytes] = {f"{pkg}/__init__.py": b"VALUE = 1\n", **(files or {})}
+    if filler:
+        contents[f"{pkg}/_filler.bin"] = os.urandom(filler)
+    if not omit_metadata:
+        contents[f"{dist}/METADATA"] = metadata or make_metadata(name, version, **metadata_fields)  # type: ignore[arg-type]
+    contents[f"{dist}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
+    record = [_record_line(p, d) for p, d in contents.items()] + [f"{dist}/RECORD,,"]
+    contents[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path, data in contents.items():
+            zf.writestr(path, data)
+    return buffer.getvalue()
+
+
+def make_sdist(
+    name: str,
+    version: str,
+    *,
+    metadata_version: str = "2.2",
+    dynamic: Iterable[str] = (),
+    files: Mapping[str, bytes] | None = None,
+    **metadata_fields: object,
+) -> bytes:
+    """A real ``.tar.gz`` sdist with PKG-INFO and the given source files."""
+    top = f"{name.replace('-', '_')}-{version}"
+    contents = {
+        "PKG-INFO": make_metadata(name, version, metadata_version=metadata_version, dynamic=dynamic, **metadata_fields),  # type: ignore[arg-type]
+        "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n',
+        **(files or {f"{name.replace('-', '_')}/__init__.py": b""}),
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for path, data in contents.items():
+            info = tarfile.TarInfo(f"{top}/{path}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

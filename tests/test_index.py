@@ -1,0 +1,227 @@
+"""The index client against a real HTTP index on loopback: every way to metadata, every fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.indexserver import IndexServer, ServedFile
+from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
+from wheelwise.cache import Cache
+from wheelwise.errors import HashMismatchError, IndexFetchError, MetadataError
+from wheelwise.index import Fetcher, IndexSettings, PackageIndex
+from wheelwise.index.metadata import MAX_METADATA_BYTES
+from wheelwise.index.urls import origin
+
+
+def open_index(server: IndexServer, **kwargs: object) -> PackageIndex:
+    fetcher = Fetcher(timeout=kwargs.pop("timeout", 5.0), retries=kwargs.pop("retries", 2), backoff=0.01)  # type: ignore[arg-type]
+    settings = IndexSettings(index_url=server.url)
+    return PackageIndex(settings, cache=kwargs.pop("cache", Cache(None)), fetcher=fetcher, **kwargs)  # type: ignore[arg-type]
+
+
+def add_demo(server: IndexServer, *, filler: int = 0, version: str = "1.0", **fields: object) -> ServedFile:
+    content = make_wheel("demo", version, filler=filler, requires_dist=["six>=1.0", 'numpy; python_version>"3.9"'], **fields)
+    return server.add_wheel(wheel_filename("demo", version), content)
+
+
+@pytest.mark.parametrize("mode", ["json", "html"])
+def test_pep658_metadata_needs_no_wheel_bytes(index_server: IndexServer, mode: str) -> None:
+    index_server.mode = mode
+    add_demo(index_server, filler=200_000)
+    with open_index(index_server) as index:
+        page = index.project("Demo")
+        (file,) = page.files
+        assert file.core_metadata == {"sha256": index_server.files[file.filename].metadata_sha256}
+        got = index.metadata(file)
+    assert got.how == "pep658"
+    assert got.metadata.requires_dist == ("six>=1.0", 'numpy; python_version>"3.9"')
+    assert [r.path for r in index_server.requests("/files/")] == [f"/files/{file.filename}.metadata"]
+
+
+@pytest.mark.parametrize("mode", ["json", "html"])
+def test_range_requests_read_a_fraction_of_a_big_wheel(index_server: IndexServer, mode: str) -> None:
+    index_server.mode, index_server.pep658 = mode, False
+    served = add_demo(index_server, filler=2_000_000)
+    with open_index(index_server) as index:
+        got = index.metadata(index.project("demo").files[0])
+    assert got.how == "range"
+    assert got.metadata.name == "demo"
+    reads = index_server.requests(r"\.whl$")
+    assert reads and all(r.range for r in reads) and len(reads) <= 3
+    assert sum(r.sent for r in reads) < len(served.content) / 50  # type: ignore[arg-type]
+
+
+def test_small_wheel_is_read_in_one_range_request(index_server: IndexServer) -> None:
+    index_server.pep658 = False
+    add_demo(index_server)
+    with open_index(index_server) as index:
+        assert index.metadata(index.project("demo").files[0]).how == "range"
+    assert len(index_server.requests(r"\.whl$")) == 1
+
+
+def test_range_reads_cope_with_a_large_central_directory(index_server: IndexServer) -> None:
+    index_server.pep658 = False
+    many = {f"demo/mod{i:04d}.py": b"x = 1\n" for i in range(1500)}
+    index_server.add_wheel(wheel_filename("demo", "1.0"), make_wheel("demo", "1.0", files=many, filler=500_000))
+    with open_index(index_server) as index:
+        assert index.metadata(index.project("demo").files[0]).metadata.version == "1.0"
+    assert 2 <= len(index_server.requests(r"\.whl$")) <= 3
+
+
+def test_server_ignoring_ranges_falls_back_to_full_download_and_is_remembered(index_server: IndexServer) -> None:
+    index_server.pep658 = False
+    index_server.fault(r"\.whl$", "ignore-range")
+    add_demo(index_server, filler=50_000, version="1.0")
+    add_demo(index_server, filler=50_000, version="2.0")
+    cache = Cache(None)
+    with open_index(index_server, cache=cache) as index:
+        first, second = sorted(index.project("demo").files, key=lambda f: f.filename)
+        assert index.metadata(first).how == "full"
+        assert index.metadata(second).how == "full"
+    reads = index_server.requests(r"\.whl$")
+    assert [bool(r.range) for r in reads] == [True, False]  # the second asks for no range at all
+    assert cache.no_range(origin(f"{index_server.base}/files/any.whl"))
+
+
+def test_full_download_checks_the_hash(index_server: IndexServer) -> None:
+    index_server.pep658, index_server.ranges = False, False
+    served = add_demo(index_server)
+    served.sha256 = "0" * 64
+    with open_index(index_server) as index, pytest.raises(HashMismatchError) as info:
+        index.metadata(index.project("demo").files[0])
+    assert "does not match the sha256" in info.value.message and index_server.base in info.value.url
+
+
+def test_wrong_metadata_hash_is_refused(index_server: IndexServer) -> None:
+    add_demo(index_server)
+    index_server.fault(r"\.metadata$", "body", make_metadata("demo", "1.0", requires_dist=["evil"]))
+    with open_index(index_server) as index, pytest.raises(HashMismatchError):
+        index.metadata(index.project("demo").files[0])
+
+
+def test_oversized_metadata_is_refused(index_server: IndexServer) -> None:
+    add_demo(index_server)
+    index_server.fault(r"\.metadata$", "body", make_metadata("demo", "1.0", description="x" * (MAX_METADATA_BYTES + 10)))
+    with open_index(index_server) as index, pytest.raises(IndexFetchError) as info:
+        index.metadata(index.project("demo").files[0])
+    assert "larger than" in info.value.message
+
+
+@pytest.mark.parametrize("pep658", [True, False])
+def test_wheel_without_metadata_is_a_clear_error(index_server: IndexServer, pep658: bool) -> None:
+    index_server.pep658 = pep658
+    index_server.add_wheel(wheel_filename("demo", "1.0"), make_wheel("demo", "1.0", omit_metadata=True))
+    with open_index(index_server) as index, pytest.raises(MetadataError) as info:
+        index.metadata(index.project("demo").files[0])
+    assert "holds no .dist-info/METADATA" in info.value.message
+
+
+def test_metadata_naming_another_project_is_refused(index_server: IndexServer) -> None:
+    index_server.pep658 = False
+    index_server.add_wheel(wheel_filename("demo", "1.0"), make_wheel("demo", "1.0", metadata=make_metadata("other", "1.0")))
+    with open_index(index_server) as index, pytest.raises(MetadataError, match="names another project"):
+        index.metadata(index.project("demo").files[0])
+
+
+class TestSdists:
+    def test_static_pkg_info_is_read_and_pure_python_is_told(self, index_server: IndexServer) -> None:
+        index_server.add(ServedFile("demo-1.0.tar.gz", content=make_sdist("demo", "1.0", requires_dist=["attrs"])))
+        with open_index(index_server) as index:
+            got = index.metadata(index.project("demo").files[0])
+        assert got.how == "full" and got.native_sources is False
+        assert got.metadata.static_requirements and got.metadata.requires_dist == ("attrs",)
+
+    def test_dynamic_requirements_and_native_code(self, index_server: IndexServer) -> None:
+        content = make_sdist(
+            "demo", "1.0", dynamic=["Requires-Dist"], files={"src/fast.c": b"int f(void){return 1;}\n"}
+        )
+        index_server.add(ServedFile("demo-1.0.tar.gz", content=content))
+        with open_index(index_server) as index:
+            got = index.metadata(index.project("demo").files[0])
+        assert got.native_sources is True
+        assert not got.metadata.static_requirements
+
+    def test_old_metadata_version_is_not_static(self, index_server: IndexServer) -> None:
+        index_server.add(ServedFile("demo-1.0.tar.gz", content=make_sdist("demo", "1.0", metadata_version="2.1")))
+        with open_index(index_server) as index:
+            assert not index.metadata(index.project("demo").files[0]).metadata.static_requirements
+
+
+class TestFaults:
+    def test_transient_500_is_retried(self, index_server: IndexServer) -> None:
+        add_demo(index_server)
+        index_server.fault("/simple/demo/", "status", 503, times=2)
+        with open_index(index_server, retries=2) as index:
+            assert len(index.project("demo").files) == 1
+        assert [r.status for r in index_server.requests("/simple/demo/")] == [503, 503, 200]
+
+    def test_persistent_500_names_the_url_and_status(self, index_server: IndexServer) -> None:
+        index_server.fault("/simple/demo/", "status", 500)
+        with open_index(index_server, retries=1) as index, pytest.raises(IndexFetchError) as info:
+            index.project("demo")
+        assert info.value.status == 500 and info.value.url == f"{index_server.url}demo/"
+        assert "answered 500" in info.value.message
+
+    def test_timeout_is_reported_after_retries(self, index_server: IndexServer) -> None:
+        index_server.fault("/simple/demo/", "slow", 1.0)
+        with open_index(index_server, timeout=0.2, retries=1) as index, pytest.raises(IndexFetchError) as info:
+            index.project("demo")
+        assert "timed out after 2 attempts" in info.value.message
+        assert info.value.exit_code == 3
+
+    def test_missing_project_is_an_empty_page(self, index_server: IndexServer) -> None:
+        with open_index(index_server) as index:
+            assert index.project("nothing-here").files == ()
+
+    def test_truncated_body_is_an_error_not_a_short_page(self, index_server: IndexServer) -> None:
+        add_demo(index_server)
+        index_server.fault("/simple/demo/", "truncate")
+        with open_index(index_server, retries=1) as index, pytest.raises(IndexFetchError) as info:
+            index.project("demo")
+        assert "demo" in info.value.url
+
+    def test_truncation_once_is_retried(self, index_server: IndexServer) -> None:
+        add_demo(index_server)
+        index_server.fault("/simple/demo/", "truncate", times=1)
+        with open_index(index_server, retries=1) as index:
+            assert len(index.project("demo").files) == 1
+
+    @pytest.mark.parametrize(
+        ("mode", "body"),
+        [("json", b'{"meta": {"api-version": "1.0"}, "files": [{"url'), ("html", b"\x00\x01 binary junk")],
+    )
+    def test_malformed_page(self, index_server: IndexServer, mode: str, body: bytes) -> None:
+        index_server.mode = mode
+        add_demo(index_server)
+        index_server.fault("/simple/demo/", "body", body)
+        with open_index(index_server) as index, pytest.raises(IndexFetchError, match="not a valid project page"):
+            index.project("demo")
+
+    def test_credentials_never_appear_in_errors(self, index_server: IndexServer) -> None:
+        index_server.fault("/simple/demo/", "status", 401)
+        secret_url = index_server.url.replace("http://", "http://alice:s3cret@")
+        fetcher = Fetcher(timeout=5, retries=0)
+        with PackageIndex(IndexSettings(index_url=secret_url), fetcher=fetcher) as index:
+            with pytest.raises(IndexFetchError) as info:
+                index.project("demo")
+        shown = f"{info.value.message} {info.value.url} {info.value.hint}"
+        assert "s3cret" not in shown and "alice:****@" in shown
+
+
+def test_extra_index_and_find_links_are_merged(index_server: IndexServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    add_demo(index_server, version="1.0")
+    (tmp_path / wheel_filename("demo", "3.0")).write_bytes(make_wheel("demo", "3.0"))
+    (tmp_path / "unrelated.txt").write_text("not a distribution")
+    local_index = tmp_path / "simple" / "demo"
+    local_index.mkdir(parents=True)
+    (tmp_path / "demo-2.0.tar.gz").write_bytes(make_sdist("demo", "2.0"))
+    (local_index / "index.html").write_text('<html><body><a href="../../demo-2.0.tar.gz">demo-2.0.tar.gz</a></body></html>')
+    settings = IndexSettings(index_url=index_server.url).override(
+        extra_index_urls=[(tmp_path / "simple").as_uri()], find_links=[str(tmp_path)]
+    )
+    with PackageIndex(settings) as index:
+        page = index.project("demo")
+        assert [str(v) for v in page.versions()] == ["3.0", "2.0", "1.0"]
+        local = next(f for f in page.files if f.filename.endswith("3.0-py3-none-any.whl"))
+        assert index.metadata(local).how == "local"
+        assert index.project("absent").files == ()

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wheelwise.index.simple import ProjectPage, SimpleParseError, merge_pages, parse_html, parse_json, parse_page
+
+PAGE = "https://example.invalid/simple/demo/"
+
+
+class TestParseHtml:
+    def test_reads_hashes_requires_python_yanked_and_metadata(self) -> None:
+        text = """<!DOCTYPE html><html><body>
+        <a href="../../files/demo-1.0-py3-none-any.whl#sha256=abc" data-requires-python="&gt;=3.8"
+           data-core-metadata="sha256=def">demo-1.0-py3-none-any.whl</a>
+        <a href="../../files/demo-0.9.tar.gz#sha256=123" data-yanked="broken build">demo-0.9.tar.gz</a>
+        <a href="../../files/demo-0.8.tar.gz" data-yanked>demo-0.8.tar.gz</a>
+        <a href="../../files/demo-0.7-py3-none-any.whl" data-dist-info-metadata="true">x</a>
+        </body></html>"""
+        files = {f.filename: f for f in parse_html(text, PAGE, "demo")}
+        wheel = files["demo-1.0-py3-none-any.whl"]
+        assert wheel.url == "https://example.invalid/files/demo-1.0-py3-none-any.whl"
+        assert wheel.hashes == {"sha256": "abc"}
+        assert wheel.requires_python == ">=3.8"
+        assert wheel.core_metadata == {"sha256": "def"}
+        assert wheel.yanked is None
+        assert files["demo-0.9.tar.gz"].yanked == "broken build"
+        assert files["demo-0.8.tar.gz"].yanked == ""
+        assert files["demo-0.7-py3-none-any.whl"].core_metadata is True
+        assert files["demo-0.8.tar.gz"].core_metadata is False
+
+    def test_base_href_and_foreign_projects(self) -> None:
+        text = (
+            '<html><head><base href="https://mirror.invalid/pkgs/"></head><body>'
+            '<a href="demo-2.0.tar.gz">a</a><a href="other-1.0.tar.gz">b</a>'
+            '<a href="notes.txt">c</a></body></html>'
+        )
+        files = parse_html(text, PAGE, "Demo")
+        assert [f.url for f in files] == ["https://mirror.invalid/pkgs/demo-2.0.tar.gz"]
+        assert len(parse_html(text, PAGE)) == 2  # find-links pages keep every project
+
+    def test_name_is_normalised_as_pep_503_says(self) -> None:
+        text = '<a href="/f/Foo_Bar-1.0-py3-none-any.whl">x</a><a href="/f/foo.bar-2.0.tar.gz">y</a>'
+        assert [str(f.version) for f in parse_html(text, PAGE, "FOO-bar")] == ["1.0", "2.0"]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param("this is not html at all", id="no-markup"),
+            pytest.param('<html><body><a href="demo-1.0.tar.gz">demo</a><a href="demo-', id="cut-inside-tag"),
+        ],
+    )
+    def test_malformed_pages_are_errors(self, text: str) -> None:
+        with pytest.raises(SimpleParseError):
+            parse_html(text, PAGE, "demo")
+
+
+class TestParseJson:
+    def test_reads_every_field(self) -> None:
+        doc = {
+            "meta": {"api-version": "1.1"},
+            "name": "demo",
+            "files": [
+                {
+                    "filename": "demo-1.0-cp312-cp312-macosx_12_0_arm64.whl",
+                    "url": "../../files/demo-1.0-cp312-cp312-macosx_12_0_arm64.whl",
+                    "hashes": {"sha256": "aa"},
+                    "requires-python": ">=3.9",
+                    "core-metadata": {"sha256": "bb"},
+                    "yanked": "bad",
+                    "size": 10,
+                    "upload-time": "2025-01-31T00:00:00Z",
+                },
+                {"filename": "demo-0.1.tar.gz", "url": "https://x.invalid/demo-0.1.tar.gz", "hashes": {},
+                 "dist-info-metadata": True, "yanked": True},
+            ],
+        }
+        first, second = parse_json(json.dumps(doc), PAGE, "demo")
+        assert first.url == "https://example.invalid/files/demo-1.0-cp312-cp312-macosx_12_0_arm64.whl"
+        assert (first.requires_python, first.yanked, first.size) == (">=3.9", "bad", 10)
+        assert first.core_metadata == {"sha256": "bb"}
+        assert {str(t) for t in first.tags} == {"cp312-cp312-macosx_12_0_arm64"}
+        assert second.yanked == "" and second.core_metadata is True
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param("{not json", id="syntax"),
+            pytest.param('{"meta": {"api-version": "1.0"}}', id="no-files"),
+            pytest.param('{"meta": {"api-version": "2.0"}, "files": []}', id="future-major-version"),
+            pytest.param('{"meta": {"api-version": "1.0"}, "files": [{"url": "x"}]}', id="entry-without-filename"),
+        ],
+    )
+    def test_malformed_documents_are_errors(self, text: str) -> None:
+        with pytest.raises(SimpleParseError):
+            parse_json(text, PAGE, "demo")
+
+
+def test_parse_page_dispatches_on_content_type_and_round_trips() -> None:
+    html_page = parse_page('<a href="demo-1.0.tar.gz#sha256=00">x</a>', "text/html; charset=utf-8", PAGE, "demo")
+    json_page = parse_page(
+        '{"meta": {"api-version": "1.0"}, "files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {"sha256": "00"}}]}',
+        "application/vnd.pypi.simple.v1+json",
+        PAGE,
+        "demo",
+    )
+    assert html_page.files == json_page.files
+    assert ProjectPage.from_json(html_page.to_json()) == html_page
+
+
+def test_merge_keeps_first_listing_of_each_file() -> None:
+    a = parse_page('<a href="https://a.invalid/demo-1.0.tar.gz">x</a>', "text/html", PAGE, "demo")
+    b = parse_page('<a href="https://b.invalid/demo-1.0.tar.gz">x</a><a href="https://b.invalid/demo-2.0.tar.gz">y</a>', "text/html", PAGE, "demo")
+    merged = merge_pages("demo", [a, b])
+    assert {f.url for f in merged.files} == {"https://a.invalid/demo-1.0.tar.gz", "https://b.invalid/demo-2.0.tar.gz"}
+    assert [str(v) for v in merged.versions()] == ["2.0", "1.0"]
