@@ -78,7 +78,11 @@ class Logged:
 
 
 def load_recorded(names: Iterable[str] | None = None, directory: Path = RECORDED) -> list[ServedFile]:
-    """Files of recorded projects (all of them when *names* is None)."""
+    """Files of recorded projects (all of them when *names* is None).
+
+    Recorded wheels have metadata only (their bytes were never stored);
+    recorded sdists are trimmed archives under ``files/``.
+    """
     wanted = None if names is None else {canonicalize_name(n) for n in names}
     served: list[ServedFile] = []
     for page in sorted(directory.glob("*.json")):
@@ -86,16 +90,17 @@ def load_recorded(names: Iterable[str] | None = None, directory: Path = RECORDED
         if wanted is not None and canonicalize_name(data["name"]) not in wanted:
             continue
         for f in data["files"]:
-            meta_path = directory / "metadata" / f"{f['filename']}.metadata"
+            digest = f["core-metadata"]["sha256"]
+            archive = directory / "files" / f["filename"]
             served.append(
                 ServedFile(
                     filename=f["filename"],
-                    metadata=meta_path.read_bytes() if meta_path.exists() else None,
+                    content=archive.read_bytes() if archive.exists() else None,
+                    metadata=data["metadata"][digest].encode(),
                     requires_python=f.get("requires-python"),
                     yanked=f.get("yanked"),
                     sha256=f.get("hashes", {}).get("sha256"),
-                    metadata_sha256=(f.get("core-metadata") or {}).get("sha256"),
-                    upload_time=f.get("upload-time"),
+                    metadata_sha256=digest,
                 )
             )
     return served
