@@ -160,7 +160,8 @@ class Cache:
         if not rows:
             return None
         raw, native = rows[0]
-        return bytes(raw), None if native is None else bool(native)  # type: ignore[arg-type]
+        assert isinstance(raw, bytes)
+        return raw, None if native is None else bool(native)
 
     def put_metadata(self, key: str, raw: bytes, native: bool | None, how: str) -> None:
         self._run(

@@ -93,20 +93,20 @@ class Fetcher:
         self.trusted_hosts = {h.split(":")[0] for h in trusted_hosts}
         self.stats = Stats()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        common = {
-            "timeout": httpx.Timeout(timeout),
-            "limits": limits,
-            "follow_redirects": True,
-            "headers": {"User-Agent": _USER_AGENT},
-            "trust_env": True,
-        }
-        verify: ssl.SSLContext | bool | str = cert if cert else True
-        if transport is not None:
-            self._client = httpx.Client(transport=transport, **common)  # type: ignore[arg-type]
-            self._insecure = self._client
-        else:
-            self._client = httpx.Client(verify=verify, **common)  # type: ignore[arg-type]
-            self._insecure = httpx.Client(verify=False, **common) if self.trusted_hosts else self._client
+
+        def client(verify: ssl.SSLContext | bool | str) -> httpx.Client:
+            return httpx.Client(
+                transport=transport,
+                verify=verify,
+                timeout=httpx.Timeout(timeout),
+                limits=limits,
+                follow_redirects=True,
+                headers={"User-Agent": _USER_AGENT},
+                trust_env=True,
+            )
+
+        self._client = client(cert or True)
+        self._insecure = client(False) if self.trusted_hosts and transport is None else self._client
 
     def close(self) -> None:
         self._client.close()
@@ -245,9 +245,9 @@ class Fetcher:
             self._check(url, response, ok=(200, 206))
             if response.status_code == 200:
                 spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115
-                self.drain(url, response, spool, limit=full_limit, kind=kind)
+                self.drain(url, response, spool, limit=full_limit, kind=kind)  # type: ignore[arg-type]
                 spool.seek(0)
-                raise RangeIgnored(spool)
+                raise RangeIgnored(spool)  # type: ignore[arg-type]
             body = self._read_body(url, response, None)
             self.stats.add(kind, len(body))
             offset, total = _parse_content_range(response.headers.get("content-range", ""))
@@ -262,11 +262,11 @@ class Fetcher:
     def download(self, url: str, sink: BinaryIO, *, limit: int, kind: str = "download") -> int:
         """Stream the whole file at *url* into *sink*, at most *limit* bytes."""
         if is_file_url(url):
-            response = self._get_file(url, kind=kind, limit=limit)
-            if response.status == 404:
+            local = self._get_file(url, kind=kind, limit=limit)
+            if local.status == 404:
                 raise IndexFetchError(f"{url} does not exist", url=url, status=404)
-            sink.write(response.content)
-            return len(response.content)
+            sink.write(local.content)
+            return len(local.content)
         with self._stream(url, {"Accept-Encoding": "identity"}) as response:
             self._check(url, response, ok=(200,))
             return self.drain(url, response, sink, limit=limit, kind=kind)

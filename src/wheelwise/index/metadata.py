@@ -307,7 +307,7 @@ def _read_from_tar(fileobj: BinaryIO, file: DistFile) -> tuple[bytes, list[str]]
 def _full_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
     with tempfile.SpooledTemporaryFile(max_size=32 << 20) as spool:
         fetcher.download(file.url, spool, limit=full_limit)  # type: ignore[arg-type]
-        _verify(file.url, spool, file.hashes, "the file")  # type: ignore[arg-type]
+        _verify(file.url, spool, file.hashes, "the file")
         return _from_archive(spool, file, "full")  # type: ignore[arg-type]
 
 
@@ -339,8 +339,8 @@ def fetch_metadata(
             return _checked(_range_metadata(fetcher, file, full_limit), file)
         except RangeIgnored as ignored:
             with ignored.file:
-                _verify(file.url, ignored.file, file.hashes, "the file")  # type: ignore[arg-type]
-                got = _from_archive(ignored.file, file, "full")  # type: ignore[arg-type]
+                _verify(file.url, ignored.file, file.hashes, "the file")
+                got = _from_archive(ignored.file, file, "full")
             return _checked(dataclasses.replace(got, range_ignored=True), file)
     return _checked(_full_metadata(fetcher, file, full_limit), file)
 

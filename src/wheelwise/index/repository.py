@@ -10,6 +10,7 @@ bounded thread pool so that resolution rarely waits on the network.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import threading
 import time
@@ -114,10 +115,8 @@ class PackageIndex:
 
     @staticmethod
     def _quiet(call: Callable[[str], object] | Callable[[DistFile], object], arg: object) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the foreground call raises it again
             call(arg)  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001, S110 - the foreground call raises it again
-            pass
 
     def map(self, call: Callable[[T], object], items: Iterable[T]) -> list[object]:
         """Run *call* over *items* in the pool; results in order, first error raised."""
