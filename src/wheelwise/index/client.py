@@ -244,10 +244,10 @@ class Fetcher:
         with self._stream(url, {"Range": header, "Accept-Encoding": "identity"}) as response:
             self._check(url, response, ok=(200, 206))
             if response.status_code == 200:
-                spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115
-                self.drain(url, response, spool, limit=full_limit, kind=kind)  # type: ignore[arg-type]
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+                self.drain(url, response, spool, limit=full_limit, kind=kind)
                 spool.seek(0)
-                raise RangeIgnored(spool)  # type: ignore[arg-type]
+                raise RangeIgnored(spool)
             body = self._read_body(url, response, None)
             self.stats.add(kind, len(body))
             offset, total = _parse_content_range(response.headers.get("content-range", ""))

@@ -305,10 +305,10 @@ def _read_from_tar(fileobj: BinaryIO, file: DistFile) -> tuple[bytes, list[str]]
 
 
 def _full_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
-    with tempfile.SpooledTemporaryFile(max_size=32 << 20) as spool:
-        fetcher.download(file.url, spool, limit=full_limit)  # type: ignore[arg-type]
+    with tempfile.TemporaryFile() as spool:
+        fetcher.download(file.url, spool, limit=full_limit)
         _verify(file.url, spool, file.hashes, "the file")
-        return _from_archive(spool, file, "full")  # type: ignore[arg-type]
+        return _from_archive(spool, file, "full")
 
 
 def fetch_metadata(
