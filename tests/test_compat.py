@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from packaging.utils import parse_wheel_filename
 
-from wheelwise.compat import Compatible, Incompatible, Reason, requires_python_ok, wheel_verdict
+from wheelwise.compat import Compatible, Incompatible, Reason, availability, requires_python_ok, wheel_verdict
 from wheelwise.target import parse_target
 
 
@@ -69,3 +69,36 @@ def test_nearest_miss_wins_across_compressed_tags() -> None:
 )
 def test_requires_python(spec: str | None, python: tuple[int, int], ok: bool) -> None:
     assert requires_python_ok(spec, parse_target("linux-x86_64", python)) is ok
+
+
+def _files(*names: str) -> list[tuple[str, frozenset]]:  # type: ignore[type-arg]
+    return [(n, parse_wheel_filename(n)[3] if n.endswith(".whl") else frozenset()) for n in names]
+
+
+def test_availability_of_recorded_scann_and_tflite_support() -> None:
+    from helpers.indexserver import load_recorded
+
+    scann = [f.filename for f in load_recorded(["scann"]) if f.filename.startswith("scann-1.2.6-")]
+    # the recording keeps CPython 3.8+ wheels; the index also has cp37
+    assert availability(_files(*scann)).describe() == "Linux x86_64, CPython 3.8–3.9"
+    support = availability(_files(*[f.filename for f in load_recorded(["tflite-support"])]))
+    assert "macOS arm64" not in support.platforms and "Linux x86_64" in support.platforms
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["scann-1.2.6-cp37-cp37m-manylinux2014_x86_64.whl", "scann-1.2.6-cp39-cp39-manylinux2014_x86_64.whl",
+          "scann-1.2.6-cp38-cp38-manylinux2014_x86_64.whl"], "Linux x86_64, CPython 3.7–3.9"),
+        (["t-1.0-cp39-cp39-macosx_10_15_x86_64.whl", "t-1.0-cp39-cp39-manylinux2014_x86_64.whl"],
+         "Linux x86_64 and macOS x86_64, CPython 3.9"),
+        (["g-1.0-cp312-cp312-macosx_10_14_universal2.whl"], "macOS arm64 and macOS x86_64, CPython 3.12"),
+        (["p-1.0-cp39-abi3-win_amd64.whl"], "Windows amd64, CPython 3.9+ (abi3)"),
+        (["s-1.0-py2.py3-none-any.whl", "s-1.0.tar.gz"], "any platform, any Python 3; an sdist"),
+        (["s-1.0.tar.gz"], "an sdist only"),
+    ],
+)
+def test_availability_words(names: list[str], expected: str) -> None:
+    from wheelwise.compat import availability
+
+    assert availability(_files(*names)).describe() == expected

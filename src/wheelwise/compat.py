@@ -21,7 +21,17 @@ from packaging.tags import Tag
 
 from .target import Target
 
-__all__ = ["Compatible", "Incompatible", "Reason", "Verdict", "requires_python_ok", "wheel_verdict"]
+__all__ = [
+    "Availability",
+    "Compatible",
+    "Incompatible",
+    "Reason",
+    "Verdict",
+    "availability",
+    "platform_label",
+    "requires_python_ok",
+    "wheel_verdict",
+]
 
 
 class Reason(enum.IntEnum):
@@ -97,3 +107,81 @@ def requires_python_ok(requires_python: str | None, target: Target) -> bool:
         return True
     spec = _specifier(requires_python)
     return spec is None or spec.contains(f"{target.python_str}.0", prereleases=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Availability:
+    """What a set of files does have: platforms and Pythons, for "where would it work".
+
+    :param platforms: labels such as ``macOS arm64``, ``Linux x86_64``; ``any`` for pure wheels.
+    :param pythons: CPython minor versions with version-specific wheels.
+    :param abi3_from: the oldest CPython of abi3 wheels (they serve every newer one).
+    :param generic_python: there are ``py3``/``py2.py3`` wheels.
+    :param sdist: there is an sdist (installable by building).
+    """
+
+    platforms: frozenset[str]
+    pythons: tuple[tuple[int, int], ...]
+    abi3_from: tuple[int, int] | None
+    generic_python: bool
+    sdist: bool
+
+    def describe(self) -> str:
+        """E.g. ``macOS x86_64 and Linux x86_64, CPython 3.7–3.9``."""
+        if not self.platforms:
+            return "an sdist only" if self.sdist else "no files"
+        plats = sorted(self.platforms - {"any"})
+        where = "any platform" if "any" in self.platforms else _join(plats) if plats else "no platform"
+        parts = []
+        if self.pythons:
+            low, high = self.pythons[0], self.pythons[-1]
+            parts.append(f"CPython {low[0]}.{low[1]}" + ("" if low == high else f"–{high[0]}.{high[1]}"))
+        if self.abi3_from:
+            parts.append(f"CPython {self.abi3_from[0]}.{self.abi3_from[1]}+ (abi3)")
+        if self.generic_python:
+            parts.append("any Python 3")
+        text = f"{where}, {' and '.join(parts)}" if parts else where
+        return text + "; an sdist" if self.sdist else text
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def platform_label(platform: str) -> set[str]:
+    """``macosx_11_0_universal2`` → {``macOS arm64``, ``macOS x86_64``}; ``any`` → {``any``}."""
+    if platform == "any":
+        return {"any"}
+    if platform.startswith("macosx_"):
+        arch = platform.split("_", 3)[3]
+        archs = {"universal2": ["arm64", "x86_64"], "intel": ["x86_64"], "universal": ["x86_64"]}.get(arch, [arch])
+        return {f"macOS {a}" for a in archs}
+    if platform.startswith(("manylinux", "musllinux", "linux_")):
+        arch = re.sub(r"^(manylinux_\d+_\d+|musllinux_\d+_\d+|manylinux\d+|linux)_", "", platform)
+        return {f"Linux {arch}"}
+    if platform.startswith("win"):
+        return {{"win32": "Windows x86", "win_amd64": "Windows amd64", "win_arm64": "Windows arm64"}.get(platform, platform)}
+    return {platform}
+
+
+def availability(filenames_tags: Iterable[tuple[str, Iterable[Tag]]]) -> Availability:
+    """Summarise ``(filename, tags)`` pairs; an sdist has no tags."""
+    platforms: set[str] = set()
+    pythons: set[tuple[int, int]] = set()
+    abi3: set[tuple[int, int]] = set()
+    generic = sdist = False
+    for filename, tags in filenames_tags:
+        tags = list(tags)
+        if not filename.endswith(".whl"):
+            sdist = True
+            continue
+        for tag in tags:
+            platforms |= platform_label(tag.platform)
+            found = re.fullmatch(r"cp(\d)(\d+)", tag.interpreter)
+            if tag.abi == "abi3" and found:
+                abi3.add((int(found.group(1)), int(found.group(2))))
+            elif found:
+                pythons.add((int(found.group(1)), int(found.group(2))))
+            elif tag.interpreter.startswith("py3") or tag.interpreter == "py2.py3":
+                generic = True
+    return Availability(frozenset(platforms), tuple(sorted(pythons)), min(abi3) if abi3 else None, generic, sdist)
