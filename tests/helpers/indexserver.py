@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import io
 import json
 import re
 import threading
 import time
+import zipfile
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -138,16 +140,11 @@ class IndexServer:
             self.files[f.filename] = f
 
     def add_wheel(self, filename: str, content: bytes, **kwargs: object) -> ServedFile:
-        from wheelwise.index.metadata import _member_name  # the same rule as the client
-        import io
-        import zipfile
-
         metadata = None
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            name = parse_wheel_filename(filename)[0]
-            member = _member_name(zf.namelist(), name, "METADATA", True)
-            if member:
-                metadata = zf.read(member)
+            members = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+            if members:
+                metadata = zf.read(members[0])
         served = ServedFile(filename, content=content, metadata=metadata, **kwargs)  # type: ignore[arg-type]
         self.add(served)
         return served

@@ -177,7 +177,7 @@ class Fetcher:
                     )
                 chunks.append(chunk)
         except (httpx.TransportError, httpx.TimeoutException) as exc:
-            raise IndexFetchError(
+            raise _CutOff(
                 f"the body of {redact(url)} was cut off after {size} bytes ({exc})",
                 url=redact(url),
                 status=response.status_code,
@@ -204,8 +204,8 @@ class Fetcher:
                 self._check(url, response, ok=ok)
                 try:
                     body = self._read_body(url, response, limit)
-                except IndexFetchError as exc:
-                    if "cut off" not in exc.message or attempt == self.retries:
+                except _CutOff:
+                    if attempt == self.retries:
                         raise
                     self._sleep(attempt)
                     continue
@@ -298,6 +298,10 @@ class Fetcher:
             ) from exc
         self.stats.add(kind, size)
         return size
+
+
+class _CutOff(IndexFetchError):
+    """A body ended early: worth another attempt, unlike a body over its limit."""
 
 
 class RangeIgnored(Exception):

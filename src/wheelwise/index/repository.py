@@ -25,7 +25,16 @@ from ..errors import IndexFetchError, OfflineMissError
 from .client import Fetcher
 from .metadata import FetchedMetadata, fetch_metadata
 from .settings import IndexSettings
-from .simple import ACCEPT, DistFile, ProjectPage, SimpleParseError, merge_pages, parse_html, parse_page
+from .simple import (
+    ACCEPT,
+    DistFile,
+    ProjectPage,
+    SimpleParseError,
+    is_distribution,
+    merge_pages,
+    parse_html,
+    parse_page,
+)
 from .urls import is_file_url, origin, redact, url_to_path
 
 __all__ = ["PackageIndex"]
@@ -222,9 +231,11 @@ class PackageIndex:
         if is_file_url(location):
             path = url_to_path(location)
             if path.is_dir():
-                names = sorted(os.listdir(path))
-                html = "".join(f'<a href="{Path(path, n).as_uri()}">{n}</a>' for n in names)
-                return parse_html(f"<html><body>{html}</body></html>", location)
+                return [
+                    DistFile(filename=name, url=Path(path, name).as_uri())
+                    for name in sorted(os.listdir(path))
+                    if is_distribution(name)
+                ]
             if not path.exists():
                 return []  # pip warns and carries on; so do we
         response = self.fetcher.get(location)

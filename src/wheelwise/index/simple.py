@@ -30,6 +30,7 @@ __all__ = [
     "DistFile",
     "ProjectPage",
     "SimpleParseError",
+    "is_distribution",
     "parse_filename",
     "parse_html",
     "parse_json",
@@ -143,7 +144,7 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
     return result
 
 
-def _is_distribution(filename: str) -> bool:
+def is_distribution(filename: str) -> bool:
     try:
         parse_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
@@ -211,7 +212,7 @@ def parse_html(text: str, page_url: str, name: str | None = None) -> list[DistFi
             continue
         url, hashes = _hashes_from_fragment(urllib.parse.urljoin(base, href))
         filename = _filename_of(url)
-        if not _is_distribution(filename):
+        if not is_distribution(filename):
             continue
         if wanted and parse_filename(filename)[0] != wanted:
             continue
@@ -259,7 +260,7 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
         if not isinstance(raw, Mapping) or "filename" not in raw or "url" not in raw:
             raise SimpleParseError("a file entry lacks filename or url")
         filename = str(raw["filename"])
-        if not _is_distribution(filename):
+        if not is_distribution(filename):
             continue
         if wanted and parse_filename(filename)[0] != wanted:
             continue
