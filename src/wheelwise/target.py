@@ -87,6 +87,8 @@ class Target:
     python: tuple[int, int]
     host_tags: tuple[str, ...] | None = None
     host_markers: Mapping[str, str] | None = dataclasses.field(default=None, compare=False, hash=False)
+    #: for a real interpreter, the platform tags it accepts (kept when the Python changes)
+    host_platforms: tuple[str, ...] | None = None
 
     @property
     def python_str(self) -> str:
@@ -101,12 +103,31 @@ class Target:
             version = f"@{major}" if self.os == "macos" and minor == 0 else f"@{major}.{minor}"
         return f"{self.name}{version} / {self.python_str}"
 
+    @property
+    def machine(self) -> str:
+        """The OS and architecture in words, e.g. ``macOS arm64``."""
+        preset = PRESETS.get(self.name)
+        if preset is not None:
+            return preset.label
+        return f"{ {'macos': 'macOS', 'linux': 'Linux', 'windows': 'Windows'}.get(self.os, self.os)} {self.arch}"
+
     def with_python(self, python: tuple[int, int]) -> Target:
-        return dataclasses.replace(self, python=python, host_tags=None, host_markers=None) if python != self.python else self
+        """The same machine with another CPython (a host keeps its platforms and markers)."""
+        if python == self.python:
+            return self
+        markers = None
+        if self.host_markers is not None:
+            version = f"{python[0]}.{python[1]}"
+            markers = {**self.host_markers, "python_version": version, "python_full_version": f"{version}.0",
+                       "implementation_version": f"{version}.0", "implementation_name": "cpython",
+                       "platform_python_implementation": "CPython"}
+        return dataclasses.replace(self, python=python, host_tags=None, host_markers=markers)
 
     def platforms(self) -> Iterator[str]:
         """Platform tags this target accepts, most specific first."""
-        if self.os == "macos":
+        if self.host_platforms is not None:
+            yield from self.host_platforms
+        elif self.os == "macos":
             assert self.os_version is not None
             yield from mac_platforms(self.os_version, self.arch)
         elif self.os == "linux":
@@ -227,6 +248,7 @@ def host_target(python: str | None = None) -> Target:
     markers = data["markers"]
     system = {"Darwin": "macos", "Linux": "linux", "Windows": "windows"}.get(markers["platform_system"], markers["platform_system"].lower())
     version = tuple(int(p) for p in markers["python_version"].split("."))
+    platforms = list(dict.fromkeys(t.rsplit("-", 1)[1] for t in data["tags"] if not t.endswith("-any")))
     return Target(
         name="host",
         os=system,
@@ -235,4 +257,5 @@ def host_target(python: str | None = None) -> Target:
         python=(version[0], version[1]),
         host_tags=tuple(data["tags"]),
         host_markers=markers,
+        host_platforms=tuple(platforms),
     )

@@ -25,8 +25,9 @@ def add_index_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--refresh", action="store_true", help="revalidate every cached page now")
 
 
-def index_settings(args: argparse.Namespace) -> IndexSettings:
-    return load_pip_settings().override(
+def index_settings(args: argparse.Namespace, base: IndexSettings | None = None) -> IndexSettings:
+    """pip's settings (or *base*), then these flags over them."""
+    return (base or load_pip_settings()).override(
         index_url=args.index_url,
         extra_index_urls=args.extra_index_url,
         find_links=args.find_links,
@@ -34,10 +35,12 @@ def index_settings(args: argparse.Namespace) -> IndexSettings:
     )
 
 
-def open_index(args: argparse.Namespace, progress: ProgressHook | None = None) -> PackageIndex:
-    """A :class:`PackageIndex` configured by pip's settings and these flags."""
+def open_index(
+    args: argparse.Namespace, progress: ProgressHook | None = None, settings: IndexSettings | None = None
+) -> PackageIndex:
+    """A :class:`PackageIndex` configured by pip's settings (or *settings*) and these flags."""
     return PackageIndex(
-        index_settings(args),
+        index_settings(args, settings),
         cache=Cache(default_cache_dir()),
         offline=args.offline,
         refresh=args.refresh,

@@ -1,0 +1,248 @@
+"""``wheelwise check``: will these requirements install on these targets; if not, why."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..check import Blocker, Cell, CheckReport, check
+from ..errors import BadInputError
+from ..index import load_pip_settings
+from ..knowledge import load_constraints
+from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
+from ..target import PRESETS, Target, host_target, parse_python, parse_target
+from ..index.repository import ProgressHook
+from .options import add_index_options, open_index
+from .render import console, print_json
+
+__all__ = ["register", "render_report"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "check",
+        help="will requirements install on a target and Python; if not, what blocks them",
+        description=(
+            "Resolve the requirements for each target and Python (a matrix when -t/-p repeat), as pip would "
+            "there; say ok (wheels only), build (needs sdists built) or blocked, name the root blockers, "
+            "and where the same requirements would install."
+        ),
+    )
+    parser.add_argument("requirements", metavar="REQ", nargs="*", help='requirements, e.g. "tensorflow>=2.16"')
+    parser.add_argument("-r", "--requirement", metavar="FILE", action="append", default=[], help="a requirements file (repeatable)")
+    parser.add_argument("-c", "--constraint", metavar="FILE", action="append", default=[], help="a constraints file (repeatable)")
+    parser.add_argument("--project", metavar="DIR", help="the [project] dependencies of DIR/pyproject.toml")
+    parser.add_argument("--extra", metavar="NAME", action="append", default=[], help="with --project: an optional-dependencies group")
+    parser.add_argument(
+        "-t", "--target", metavar="TARGET", action="append", default=[],
+        help="host (default), " + ", ".join(PRESETS) + "; a version after @ (macos-arm64@14, linux-x86_64@2.31)",
+    )
+    parser.add_argument("-p", "--python-version", metavar="X.Y", action="append", default=[],
+                        help="CPython version (repeatable); 'all' = every supported one; default: the target's")
+    parser.add_argument("--python", metavar="PATH", help="the interpreter whose tags 'host' means (default: this one)")
+    parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
+    parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_index_options(parser)
+    parser.set_defaults(run=run)
+
+
+def gather(args: argparse.Namespace) -> RequirementSet:
+    """Everything asked for, from the command line, files and a project."""
+    wanted = RequirementSet()
+    wanted.requirements += [parse_requirement_line(text) for text in args.requirements]
+    for path in args.requirement:
+        wanted.extend(read_requirements(path))
+    for path in args.constraint:
+        wanted.extend(read_requirements(path, constraint=True))
+    if args.project:
+        wanted.requirements += read_project(args.project, args.extra)
+    elif args.extra:
+        raise BadInputError("--extra needs --project", hint="e.g. --project . --extra gpu")
+    if not wanted.requirements:
+        raise BadInputError(
+            "no requirements to check",
+            hint="give requirements (wheelwise check tensorflow), -r FILE or --project DIR",
+        )
+    return wanted
+
+
+def targets(args: argparse.Namespace) -> list[Target]:
+    """The matrix: every -t with every -p (defaults: host, and the host's Python)."""
+    pythons: list[tuple[int, int]] = []
+    for text in args.python_version:
+        pythons += [p for p in parse_python(text) if p not in pythons]
+    names = args.target or ["host"]
+    host: Target | None = None
+    if "host" in [n.strip().lower() for n in names] or not pythons:
+        host = host_target(args.python)
+    cells: list[Target] = []
+    for name in names:
+        if name.strip().lower() == "host":
+            assert host is not None
+            cells += [host.with_python(p) for p in pythons] if pythons else [host]
+        else:
+            assert host is not None or pythons
+            for python in pythons or [host.python if host else (3, 12)]:
+                cells.append(parse_target(name, python))
+    return list(dict.fromkeys(cells))
+
+
+def run(args: argparse.Namespace) -> int:
+    wanted = gather(args)
+    cells = targets(args)
+    settings = load_pip_settings().override(
+        index_url=wanted.index_url,
+        extra_index_urls=wanted.extra_index_urls,
+        find_links=wanted.find_links,
+        no_index=True if wanted.no_index else None,
+    )
+    rules = () if args.no_knowledge else load_constraints()
+    with _progress(len(cells), quiet=args.json) as hook, open_index(args, progress=hook, settings=settings) as index:
+        report = check(index, cells, wanted.requirements, wanted.constraints, rules, nearest=not args.no_nearest)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        render_report(report)
+    return 0 if report.all_install else 1
+
+
+@contextmanager
+def _progress(cells: int, quiet: bool) -> Iterator[ProgressHook | None]:
+    """A transient status line on stderr (only on a terminal): pages and metadata fetched."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    err = console(sys.stderr)
+    counts = {"page": 0, "metadata": 0}
+    lock = threading.Lock()
+    label = f"checking {cells} cell{'s' if cells != 1 else ''}"
+    with err.status(label) as status:
+
+        def hook(kind: str, name: str) -> None:
+            with lock:
+                counts[kind] = counts.get(kind, 0) + 1
+                status.update(f"{label}: {counts['page']} pages, {counts['metadata']} metadata files read ({escape(name)})")
+
+        yield hook
+
+
+# -- rendering ---------------------------------------------------------------
+
+_MARK = {"ok": "[green]✓ ok[/]", "build": "[yellow]◐ build[/]", "blocked": "[red]✗ blocked[/]", "unknown": "[magenta]? unknown[/]"}
+
+
+def _mark(cell: Cell) -> str:
+    if cell.verdict == "blocked" and cell.blockers:
+        names = list(dict.fromkeys(b.project for b in cell.blockers if b.project))
+        shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        return f"[red]✗ {escape(shown)}[/]"
+    return _MARK[cell.verdict]
+
+
+def reason_words(blocker: Blocker, target: Target) -> str:
+    """One clause: why the blocker's files do not install on *target*."""
+    py = f"CPython {target.python_str}"
+    words = {
+        "platform": f"has no wheel for {target.machine}",
+        "python": f"has no wheel for {py} on {target.machine}",
+        "abi": f"has no wheel for the {py} ABI on {target.machine}",
+        "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
+        "yanked": "has only yanked releases in the required range",
+        "sdist-only": "has only sdists",
+        "not-found": "is not on any configured index",
+        "no-version": "has no release in the required range",
+        "invalid-metadata": "has metadata pip cannot read",
+        "forbidden": "must not be installed with this combination (knowledge rule)",
+        "conflict": "is required in ways no single version satisfies",
+        "too-deep": "could not be resolved: the resolver gave up",
+    }
+    return words.get(blocker.reason, blocker.reason)
+
+
+def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
+    head = f"[bold]{escape(blocker.requirement if blocker.reason == 'conflict' else blocker.project or blocker.requirement)}[/]"
+    if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
+        lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
+    elif blocker.reason == "requires-python":
+        lines = [f"{head} {reason_words(blocker, target)}: {escape(blocker.available)}"]
+    else:
+        lines = [f"{head} {reason_words(blocker, target)}"]
+        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
+            lines[0] += f"; it has wheels for {escape(blocker.available)}"
+    if len(blocker.chain) > 1:
+        lines.append("needed by " + " → ".join(escape(c) for c in blocker.chain))
+    if blocker.versions:
+        lines.append("blocks " + ", ".join(escape(v) for v in blocker.versions) + f" of {escape(blocker.chain[0].split(' ')[0])}")
+    if blocker.detail:
+        lines.append(escape(blocker.detail))
+    return lines
+
+
+def render_report(report: CheckReport, stream: object = None) -> None:
+    out = console(stream)  # type: ignore[arg-type]
+    pythons = sorted({c.target.python for c in report.cells})
+    places = list(dict.fromkeys(c.target.label.split(" / ")[0] for c in report.cells))
+    by_place = {(c.target.label.split(" / ")[0], c.target.python): c for c in report.cells}
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("target")
+    for python in pythons:
+        table.add_column(f"{python[0]}.{python[1]}")
+    for place in places:
+        row = [escape(place)]
+        for python in pythons:
+            cell = by_place.get((place, python))
+            row.append(_mark(cell) if cell else "")
+        table.add_row(*row)
+    out.print(table)
+    requested = {r.name for r in report.requirements}
+    for cell in report.cells:
+        out.print()
+        _render_cell(out, cell, requested)
+    failing = sum(1 for c in report.cells if not c.installs)
+    total = len(report.cells)
+    out.print()
+    if failing:
+        out.print(f"[red]{failing} of {total} cell{'s' if total != 1 else ''} cannot install[/]")
+    else:
+        out.print(f"[green]all {total} cell{'s' if total != 1 else ''} install[/]")
+
+
+def _render_cell(out: object, cell: Cell, requested: set[str]) -> None:
+    printer = out.print  # type: ignore[attr-defined]
+    printer(f"[bold]{escape(cell.target.label)}[/]: {_MARK[cell.verdict]}")
+    if cell.pins:
+        names = [n for n in cell.pins if n in requested]
+        shown = ", ".join(f"{n} {cell.pins[n].version}" for n in names)
+        others = len(cell.pins) - len(names)
+        printer(f"  pins {escape(shown)}" + (f" (+{others} dependencies)" if others else ""))
+    for item in cell.build:
+        kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
+        deps = "" if item.dependencies_known else "; its dependencies are known only after building it"
+        printer(f"  builds {escape(item.filename)} ({kind}{deps})")
+    cited = " ".join(b.detail for b in cell.blockers)
+    for rule in cell.knowledge:
+        if rule.sources[0] in cited:
+            continue
+        printer(f"  knowledge: {escape(rule.summary)}; applied {escape(rule.describe_effect())}")
+        printer(f"    source: {escape(rule.sources[0])} (verified {escape(rule.verified)})")
+    for blocker in cell.blockers:
+        lines = _blocker_lines(blocker, cell.target)
+        printer(f"  [red]•[/] {lines[0]}")
+        for line in lines[1:]:
+            printer(f"    {line}")
+    if cell.working_versions:
+        alone = "; ".join(f"{name} {', '.join(versions)}" for name, versions in cell.working_versions.items())
+        printer(f"  each installs on its own ({escape(alone)}): they conflict with each other")
+    if cell.verdict == "blocked":
+        if cell.nearest:
+            where = ", ".join(f"{escape(t.label)} ({v})" for t, v in cell.nearest)
+            printer(f"  [green]would install on[/]: {where}")
+        else:
+            printer("  no nearby Python or standard target installs it either")

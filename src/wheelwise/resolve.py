@@ -1,0 +1,582 @@
+"""Resolution for one target: pins as pip would choose them there, or what failed.
+
+resolvelib (pip's resolver) does the search; :class:`TargetProvider` is the
+thin provider that answers it for a :class:`~wheelwise.target.Target` and
+records every version it drops and why.  It follows pip: newest version first,
+the best-ranked wheel of a version, ``Requires-Python`` checked against the
+target's Python, markers evaluated in the target's environment, yanked files
+ignored unless pinned with ``==``, pre-releases only when asked for or when
+nothing else matches, ``-c`` constraints narrow without installing.
+
+Two more kinds of requirement exist besides pip's:
+
+* knowledge constraints (:mod:`wheelwise.knowledge`): when a candidate matches
+  a rule's ``when``, the rule narrows (or forbids) another project, as a
+  constraint does: only if that project is installed anyway;
+* markers of failure (``<python>``, ``<invalid>``) that turn a candidate's bad
+  ``Requires-Python`` or unreadable metadata into a recorded, backtrackable
+  rejection.
+
+Nothing here prints; the outcome is data (:class:`Resolution`, :class:`Failure`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Union
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from resolvelib import (
+    AbstractProvider,
+    BaseReporter,
+    ResolutionImpossible,
+    ResolutionTooDeep,
+    Resolver,
+)
+from resolvelib.structs import RequirementInformation
+
+from .compat import Compatible, Incompatible, Reason, requires_python_ok, wheel_verdict
+from .errors import MetadataError
+from .index import PackageIndex
+from .index.simple import DistFile
+from .knowledge import Constraint
+from .requirements import SourcedRequirement
+from .target import Target
+
+__all__ = [
+    "Candidate",
+    "Drop",
+    "Empty",
+    "Failure",
+    "Req",
+    "Resolution",
+    "TargetProvider",
+    "Why",
+    "resolve",
+]
+
+PYTHON = "<python>"
+INVALID = "<invalid>"
+
+
+class Why(str, enum.Enum):
+    """Why a version of a project cannot be used on a target."""
+
+    PLATFORM = "platform"  #: wheels only for other OSes / architectures / OS versions
+    PYTHON = "python"  #: wheels for this platform, but only for other Pythons
+    ABI = "abi"  #: right Python, another ABI
+    REQUIRES_PYTHON = "requires-python"  #: the files exclude the target's Python
+    YANKED = "yanked"  #: every file is yanked and the version is not pinned
+    SDIST_ONLY = "sdist-only"  #: only sdists, and wheels were required
+    INVALID_METADATA = "invalid-metadata"  #: its metadata cannot be read or parsed
+
+
+_REASON_WHY = {Reason.PLATFORM: Why.PLATFORM, Reason.PYTHON: Why.PYTHON, Reason.ABI: Why.ABI}
+
+
+@dataclasses.dataclass(frozen=True)
+class Req:
+    """A requirement as the resolver sees it.
+
+    :param kind: ``root`` (asked for), ``dependency``, ``constraint`` (-c:
+        narrows only), ``knowledge`` (a cited rule: narrows only), or a
+        failure marker (``python``, ``invalid``).
+    """
+
+    name: str
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    kind: str
+    text: str
+    forbid: bool = False
+    rule: Constraint | None = None
+    source: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+    @property
+    def narrows_only(self) -> bool:
+        return self.kind in ("constraint", "knowledge")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def from_requirement(cls, req: Requirement, kind: str, source: str | None = None) -> Req:
+        return cls(
+            name=canonicalize_name(req.name),
+            extras=frozenset(canonicalize_name(e) for e in req.extras),
+            specifier=req.specifier,
+            kind=kind,
+            text=_text(req),
+            source=source,
+        )
+
+
+def _text(req: Requirement) -> str:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return f"{canonicalize_name(req.name)}{extras}{req.specifier}"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Candidate:
+    """One version of a project with the file pip would install on the target.
+
+    ``absent`` is the choice "not installed", offered only when a project is
+    named by constraints alone.
+    """
+
+    name: str
+    version: Version
+    extras: frozenset[str] = frozenset()
+    file: DistFile | None = None
+    absent: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+    @property
+    def needs_build(self) -> bool:
+        return self.file is not None and not self.file.is_wheel
+
+    def _id(self) -> tuple[object, ...]:
+        return (self.name, self.version, self.extras, self.absent)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Candidate) and self._id() == other._id()
+
+    def __hash__(self) -> int:
+        return hash(self._id())
+
+    def __str__(self) -> str:
+        return f"{self.key} (not installed)" if self.absent else f"{self.key} {self.version}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Drop:
+    """A version left out, and why."""
+
+    version: Version
+    why: Why
+
+
+@dataclasses.dataclass(frozen=True)
+class Empty:
+    """A moment when no candidate was left for a project.
+
+    :param cause: ``target`` (versions in range exist, none usable here),
+        ``not-found`` (no such project on any index), ``no-version`` (no
+        version in the required range), ``forbidden`` (a knowledge rule),
+        ``python`` (Requires-Python), ``invalid`` (unreadable metadata),
+        ``exhausted`` (every usable version was tried and failed).
+    """
+
+    key: str
+    name: str
+    cause: str
+    requirements: tuple[Req, ...]
+    parents: tuple[Candidate | None, ...]
+    drops: tuple[Drop, ...] = ()
+
+
+@dataclasses.dataclass
+class Resolution:
+    """A successful resolution."""
+
+    target: Target
+    pins: dict[str, Candidate]
+    #: sdists among the pins (to build), and those whose dependencies are unknown without a build
+    unknown_deps: list[str]
+    #: knowledge rules that shaped the pins
+    applied: list[Constraint]
+
+    @property
+    def needs_build(self) -> list[Candidate]:
+        return [c for c in self.pins.values() if c.needs_build]
+
+
+@dataclasses.dataclass
+class Failure:
+    """A failed resolution, with the provider's records for explaining it."""
+
+    target: Target
+    causes: list[tuple[Req, Candidate | None]]
+    provider: TargetProvider
+    too_deep: bool = False
+
+
+Outcome = Union[Resolution, Failure]
+
+
+def _python_candidate(target: Target) -> Candidate:
+    return Candidate(PYTHON, Version(f"{target.python_str}.0"))
+
+
+class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
+    """resolvelib provider for one target; records drops, parents and failures."""
+
+    def __init__(
+        self,
+        index: PackageIndex,
+        target: Target,
+        *,
+        allow_sdists: bool,
+        constraints: Sequence[Req] = (),
+        rules: Sequence[Constraint] = (),
+        roots: Iterable[str] = (),
+    ) -> None:
+        self.index = index
+        self.target = target
+        self.allow_sdists = allow_sdists
+        self.constraints: dict[str, list[Req]] = {}
+        for c in constraints:
+            self.constraints.setdefault(c.name, []).append(c)
+        self.rules = list(rules)
+        self.roots = set(roots)
+        self._files: dict[str, dict[Version, list[DistFile]]] = {}
+        self._picks: dict[tuple[str, Version, bool], DistFile | Why] = {}
+        self._deps: dict[Candidate, list[Req]] = {}
+        self._matches: dict[tuple[object, ...], list[Candidate]] = {}
+        self._req_parents: dict[Req, list[Candidate]] = {}
+        self.parents: dict[str, list[Candidate]] = {}
+        self.empties: list[Empty] = []
+        self.unknown_deps: set[str] = set()
+        self.rule_hits: dict[str, Constraint] = {}
+        self.tried: dict[str, list[Candidate]] = {}
+        #: candidates with a dependency that nothing on the index satisfies here (whatever else is pinned)
+        self.dead: set[Candidate] = set()
+
+    # -- files ----------------------------------------------------------
+
+    def files(self, name: str) -> dict[Version, list[DistFile]]:
+        """Files of a project by version (newest first)."""
+        found = self._files.get(name)
+        if found is None:
+            page = self.index.project(name)
+            grouped: dict[Version, list[DistFile]] = {}
+            for f in page.files:
+                try:
+                    grouped.setdefault(f.version, []).append(f)
+                except InvalidVersion:  # pragma: no cover - parse_page skips these
+                    continue
+            found = dict(sorted(grouped.items(), reverse=True))
+            self._files[name] = found
+        return found
+
+    def pick(self, name: str, version: Version, files: Sequence[DistFile], pinned: bool) -> DistFile | Why:
+        """The file pip would install for this version on the target, or why there is none."""
+        cache_key = (name, version, pinned)
+        if cache_key in self._picks:
+            return self._picks[cache_key]
+        result = self._pick(files, pinned)
+        self._picks[cache_key] = result
+        return result
+
+    def _pick(self, files: Sequence[DistFile], pinned: bool) -> DistFile | Why:
+        usable = [f for f in files if f.yanked is None or pinned]
+        if not usable:
+            return Why.YANKED
+        fitting = [f for f in usable if requires_python_ok(f.requires_python, self.target)]
+        if not fitting:
+            return Why.REQUIRES_PYTHON
+        best: tuple[int, DistFile] | None = None
+        nearest: Reason | None = None
+        sdist: DistFile | None = None
+        for f in fitting:
+            if not f.is_wheel:
+                sdist = sdist or f
+                continue
+            verdict = wheel_verdict(f.tags, self.target)
+            if isinstance(verdict, Compatible):
+                if best is None or verdict.rank < best[0]:
+                    best = (verdict.rank, f)
+            elif isinstance(verdict, Incompatible) and (nearest is None or verdict.reason > nearest):
+                nearest = verdict.reason
+        if best is not None:
+            return best[1]
+        if sdist is not None and self.allow_sdists:
+            return sdist
+        if nearest is None:
+            return Why.SDIST_ONLY
+        return _REASON_WHY[nearest]
+
+    # -- resolvelib interface ---------------------------------------------
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
+    ) -> Any:
+        infos = list(information[identifier])
+        reqs = [i.requirement for i in infos]
+        pinned = any(s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier)
+        marker = identifier.startswith("<")
+        root = any(i.parent is None for i in infos)
+        cause = any(c.requirement.key == identifier or (c.parent and c.parent.key == identifier) for c in backtrack_causes)
+        upper = any(s.operator in ("<", "<=", "~=", "==") for r in reqs for s in r.specifier)
+        return (not marker, not cause, not pinned, not root, not upper, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        reqs = list(requirements[identifier])
+        bad = frozenset(incompatibilities[identifier])
+        memo = (identifier, tuple(reqs), bad)
+        found = self._matches.get(memo)
+        if found is None:
+            found = self._find_matches(identifier, reqs, bad)
+            self._matches[memo] = found
+        return [c for c in found if c not in self.dead] if self.dead else list(found)
+
+    def _find_matches(self, identifier: str, reqs: list[Req], bad: frozenset[Candidate]) -> list[Candidate]:
+        name = reqs[0].name
+        if name == PYTHON:
+            candidate = _python_candidate(self.target)
+            if all(candidate.version in r.specifier for r in reqs) and candidate not in bad:
+                return [candidate]
+            self._empty(identifier, name, "python", reqs)
+            return []
+        if name == INVALID:
+            self._empty(identifier, name, "invalid", reqs)
+            return []
+        extras = reqs[0].extras
+        reqs = reqs + [c for c in self.constraints.get(name, []) if c not in reqs]
+        real = [r for r in reqs if not r.narrows_only]
+        if not real:
+            absent = Candidate(name, Version("0"), extras, absent=True)
+            return [] if absent in bad else [absent]
+        forbidding = [r for r in reqs if r.forbid]
+        if forbidding:
+            for r in forbidding:
+                if r.rule:
+                    self.rule_hits[r.rule.id] = r.rule
+            self._empty(identifier, name, "forbidden", reqs)
+            return []
+        by_version = self.files(name)
+        if not by_version:
+            self._empty(identifier, name, "not-found", reqs)
+            return []
+        spec = SpecifierSet()
+        for r in reqs:
+            spec &= r.specifier
+        wanted = list(spec.filter(by_version))
+        if not wanted:
+            self._note_knowledge(reqs, by_version)
+            self._empty(identifier, name, "no-version", reqs)
+            return []
+        pinned = {str(s.version) for r in reqs for s in r.specifier if s.operator in ("==", "===")}
+        found: list[Candidate] = []
+        drops: list[Drop] = []
+        for version in wanted:
+            picked = self.pick(name, version, by_version[version], str(version) in pinned)
+            if isinstance(picked, Why):
+                drops.append(Drop(version, picked))
+                continue
+            candidate = Candidate(name, version, extras, picked)
+            if candidate not in bad:
+                found.append(candidate)
+        if not found:
+            self._empty(identifier, name, "target" if not bad else "exhausted", reqs, drops)
+        else:
+            self._note_knowledge(reqs, by_version)
+            self.tried.setdefault(identifier, [])
+            self.index.prefetch(files=[c.file for c in found[:1] if c.file is not None])
+        return found
+
+    def _note_knowledge(self, reqs: Sequence[Req], by_version: Mapping[Version, list[DistFile]]) -> None:
+        """Remember the rules that removed versions which would otherwise have been chosen."""
+        for r in reqs:
+            if r.kind != "knowledge" or r.rule is None:
+                continue
+            others = SpecifierSet()
+            for o in reqs:
+                if o is not r:
+                    others &= o.specifier
+            if any(v not in r.specifier for v in others.filter(by_version)):
+                self.rule_hits[r.rule.id] = r.rule
+
+    def _empty(self, key: str, name: str, cause: str, reqs: Sequence[Req], drops: Sequence[Drop] = ()) -> None:
+        parents = tuple(self._parent_of(r) for r in reqs)
+        self.empties.append(Empty(key, name, cause, tuple(reqs), parents, tuple(drops)))
+
+    def _parent_of(self, req: Req) -> Candidate | None:
+        parents = self._req_parents.get(req)
+        return parents[-1] if parents else None
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if candidate.absent:
+            return requirement.narrows_only
+        if requirement.forbid:
+            return False
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        deps = self._deps.get(candidate)
+        if deps is None:
+            deps = self._dependencies(candidate)
+            self._deps[candidate] = deps
+            for dep in deps:
+                self.parents.setdefault(dep.key, []).append(candidate)
+                self._req_parents.setdefault(dep, []).append(candidate)
+            names = [d.name for d in deps if not d.name.startswith("<") and not d.narrows_only]
+            self.index.prefetch(names=names)
+            if self._hopeless(deps):
+                self.dead.add(candidate)
+        if not candidate.absent and candidate.name != PYTHON:
+            self.tried.setdefault(candidate.key, []).append(candidate)
+        return deps
+
+    def _dependencies(self, candidate: Candidate) -> list[Req]:
+        if candidate.absent or candidate.name == PYTHON or candidate.file is None:
+            return []
+        deps: list[Req] = []
+        if candidate.extras:
+            # As pip does: name[extra] is name itself (same version) plus the extra's requirements.
+            deps.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), "dependency",
+                            f"{candidate.name}=={candidate.version}"))
+        deps += self._rules_for(candidate)
+        try:
+            fetched = self.index.metadata(candidate.file)
+            meta = fetched.metadata
+        except (MetadataError, ValueError) as exc:
+            return deps + [self._invalid(candidate, f"unreadable metadata: {exc}")]
+        if not requires_python_ok(meta.requires_python, self.target):
+            try:
+                deps.append(Req(PYTHON, frozenset(), SpecifierSet(meta.requires_python or ""), "python",
+                                f"Python{meta.requires_python}"))
+            except InvalidSpecifier:
+                pass
+        if candidate.needs_build and not meta.static_requirements:
+            self.unknown_deps.add(candidate.name)
+            return deps
+        extras = candidate.extras or frozenset({""})
+        for text in meta.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                return deps + [self._invalid(candidate, f"invalid requirement {text!r} in its metadata")]
+            if req.marker is not None:
+                try:
+                    if not any(req.marker.evaluate({**self.target.markers, "extra": e}) for e in extras):
+                        continue
+                except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+                    continue
+            if candidate.extras and req.marker is None:
+                continue  # the base candidate brings these
+            deps.append(Req.from_requirement(req, "dependency"))
+        return deps
+
+    def _invalid(self, candidate: Candidate, detail: str) -> Req:
+        return Req(INVALID, frozenset({f"{candidate.name}-{candidate.version}"}), SpecifierSet(), "invalid", detail)
+
+    def _rules_for(self, candidate: Candidate) -> list[Req]:
+        found = []
+        for rule in self.rules:
+            if canonicalize_name(rule.when.name) != candidate.name or not rule.when.specifier.contains(candidate.version, prereleases=True):
+                continue
+            if rule.require is not None:
+                req = Req.from_requirement(rule.require, "knowledge")
+                found.append(dataclasses.replace(req, rule=rule))
+            else:
+                assert rule.forbid is not None
+                forbidden = canonicalize_name(rule.forbid)
+                found.append(Req(forbidden, frozenset(), SpecifierSet(), "knowledge", f"no {forbidden}", forbid=True, rule=rule))
+        return found
+
+    def _hopeless(self, deps: Sequence[Req]) -> bool:
+        """Whether some dependency has no usable version here, whatever else is pinned.
+
+        Such a candidate can never be part of a solution; remembering it spares
+        resolvelib from trying it again after each backtrack (pip's long
+        "backtracking" runs are mostly this).  Every such dependency is
+        recorded, not only the first, so that explanations name them all.
+        """
+        hopeless = False
+        for dep in deps:
+            if dep.narrows_only:
+                continue
+            if dep.name == PYTHON or dep.name == INVALID:
+                hopeless = hopeless or not self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())})
+                continue
+            if not self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())}):
+                hopeless = True
+        return hopeless
+
+
+@dataclasses.dataclass
+class _Quiet(BaseReporter):  # type: ignore[type-arg]
+    pass
+
+
+def root_requirements(requested: Sequence[SourcedRequirement], target: Target) -> list[Req]:
+    """The asked-for requirements whose markers hold on *target*."""
+    roots = []
+    for entry in requested:
+        marker = entry.requirement.marker
+        if marker is not None:
+            try:
+                if not marker.evaluate({**target.markers, "extra": ""}):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName):
+                continue
+        roots.append(Req.from_requirement(entry.requirement, "root", source=entry.where))
+    return roots
+
+
+def resolve(
+    index: PackageIndex,
+    target: Target,
+    requested: Sequence[Req],
+    *,
+    constraints: Sequence[Req] = (),
+    rules: Sequence[Constraint] = (),
+    allow_sdists: bool = False,
+    max_rounds: int = 2000,
+) -> Outcome:
+    """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
+    provider = TargetProvider(
+        index, target, allow_sdists=allow_sdists, constraints=constraints, rules=rules,
+        roots=[r.key for r in requested],
+    )
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, _Quiet())
+    try:
+        result = resolver.resolve(requested, max_rounds=max_rounds)
+    except ResolutionImpossible as exc:
+        causes = [(info.requirement, info.parent) for info in exc.causes]
+        return Failure(target, causes, provider)
+    except ResolutionTooDeep:
+        return Failure(target, [], provider, too_deep=True)
+    pins: dict[str, Candidate] = {}
+    for candidate in result.mapping.values():
+        if candidate.absent or candidate.name.startswith("<"):
+            continue
+        base = pins.get(candidate.name)
+        if base is None or base.extras:
+            pins[candidate.name] = dataclasses.replace(candidate, extras=frozenset()) if candidate.extras else candidate
+    applied = []
+    for rule in provider.rules:
+        hit = rule.id in provider.rule_hits
+        trigger = pins.get(canonicalize_name(rule.when.name))
+        subject = pins.get(rule.subject)
+        shaping = trigger is not None and subject is not None and rule.when.specifier.contains(trigger.version, prereleases=True)
+        if hit or shaping:
+            applied.append(rule)
+    return Resolution(target, dict(sorted(pins.items())), sorted(provider.unknown_deps & set(pins)), applied)
