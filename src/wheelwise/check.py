@@ -213,11 +213,7 @@ class Checker:
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
         assert candidate.file is not None
-        native: bool | None = None
-        try:
-            native = self.index.metadata(candidate.file).native_sources
-        except Exception:  # noqa: BLE001 - already read during resolution; a failure here only loses the hint
-            native = None
+        native = self.index.native_sources(candidate.file)
         return BuildItem(candidate.name, str(candidate.version), candidate.file.filename, native, not unknown)
 
     # -- explanations -------------------------------------------------------
@@ -280,7 +276,7 @@ class Checker:
 
     def _blockers(self, failure: Failure, root: Req, label: str) -> list[Blocker]:
         provider = failure.provider
-        hard = [e for e in provider.empties if e.cause in ("target", "not-found", "python", "invalid", "forbidden")]
+        hard = [e for e in provider.empties if e.cause in ("target", "not-found", "no-version", "python", "invalid", "forbidden")]
         direct = [e for e in hard if any(p is not None and p.key == root.key for p in e.parents)]
         if direct:
             return [self._from_empty(provider, e, label) for e in _unique(direct)]
@@ -317,6 +313,9 @@ class Checker:
         for r in empty.requirements:
             spec &= r.specifier
         in_range = list(spec.filter(by_version))
+        if not in_range:
+            newest = ", ".join(str(v) for v in list(by_version)[:5])
+            return Blocker(empty.name, "no-version", req.text, chain, f"releases {newest}" + (", ..." if len(by_version) > 5 else ""))
         files = [f for v in in_range for f in by_version[v]]
         return Blocker(empty.name, target_reason(files, provider.target), req.text, chain, describe_files(files))
 

@@ -114,25 +114,32 @@ def parse_requirement_line(text: str, source: str = "command line", line: int | 
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
-    """Join ``\\`` continuations and drop comments; yields (first line number, text)."""
+    """As pip: join ``\\`` continuations (no space added), then drop comments.
+
+    Yields (number of the first physical line, text) for each non-empty line.
+    """
     pending: list[str] = []
     start = 0
+    joined: list[tuple[int, str]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        if not pending:
-            start = number
-        line = _COMMENT.sub("", raw)
-        if line.endswith("\\") and not raw.lstrip().startswith("#"):
-            pending.append(line[:-1])
+        is_comment = _COMMENT.match(raw) is not None
+        if raw.endswith("\\") and not is_comment:
+            if not pending:
+                start = number
+            pending.append(raw[:-1])
             continue
-        pending.append(line)
-        joined = " ".join(part.strip() for part in pending).strip()
-        pending = []
-        if joined:
-            yield start, joined
+        if pending:
+            pending.append(" " + raw if is_comment else raw)
+            joined.append((start, "".join(pending)))
+            pending = []
+        else:
+            joined.append((number, raw))
     if pending:
-        joined = " ".join(part.strip() for part in pending).strip()
-        if joined:
-            yield start, joined
+        joined.append((start, "".join(pending)))
+    for number, line in joined:
+        line = _COMMENT.sub("", line).strip()
+        if line:
+            yield number, line
 
 
 def _expand(text: str, environ: os._Environ[str] | dict[str, str]) -> str:

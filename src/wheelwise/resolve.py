@@ -177,6 +177,7 @@ class Empty:
         ``not-found`` (no such project on any index), ``no-version`` (no
         version in the required range), ``forbidden`` (a knowledge rule),
         ``python`` (Requires-Python), ``invalid`` (unreadable metadata),
+        ``conflict`` (each requirement alone has versions, not all together),
         ``exhausted`` (every usable version was tried and failed).
     """
 
@@ -380,7 +381,8 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         wanted = list(spec.filter(by_version))
         if not wanted:
             self._note_knowledge(reqs, by_version)
-            self._empty(identifier, name, "no-version", reqs)
+            alone_empty = any(not list(r.specifier.filter(by_version)) for r in reqs if not r.narrows_only)
+            self._empty(identifier, name, "no-version" if alone_empty else "conflict", reqs)
             return []
         pinned = {str(s.version) for r in reqs for s in r.specifier if s.operator in ("==", "===")}
         found: list[Candidate] = []

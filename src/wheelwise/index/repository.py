@@ -21,7 +21,7 @@ from typing import TypeVar
 from packaging.utils import canonicalize_name
 
 from ..cache import Cache, CachedPage
-from ..errors import IndexFetchError, OfflineMissError
+from ..errors import IndexFetchError, OfflineMissError, WheelwiseError
 from .client import Fetcher
 from .metadata import FetchedMetadata, fetch_metadata
 from .settings import IndexSettings
@@ -40,6 +40,8 @@ from .urls import is_file_url, origin, redact, url_to_path
 __all__ = ["PackageIndex"]
 
 T = TypeVar("T")
+#: Largest sdist downloaded to tell native code from pure Python.
+SDIST_INSPECT_LIMIT = 64 << 20
 #: Called after each fetch with its kind ("page", "metadata") and a label.
 ProgressHook = Callable[[str, str], None]
 
@@ -278,6 +280,30 @@ class PackageIndex:
         if self.progress:
             self.progress("metadata", file.filename)
         return got
+
+    def native_sources(self, file: DistFile, limit: int = SDIST_INSPECT_LIMIT) -> bool | None:
+        """Whether an sdist carries native code (C, C++, Cython, Rust...), by opening it.
+
+        Known already when its metadata was read from the archive; otherwise
+        sdists up to *limit* bytes are downloaded once (never built).  ``None``
+        when it cannot be told (too big, offline, unreachable) or for a wheel.
+        """
+        if file.is_wheel:
+            return None
+        known = self.metadata(file).native_sources
+        if known is not None:
+            return known
+        return self._once(f"native:{file.url}", lambda: self._inspect(file, limit))
+
+    def _inspect(self, file: DistFile, limit: int) -> bool | None:
+        if self.offline or (file.size is not None and file.size > limit):
+            return None
+        try:
+            got = fetch_metadata(self.fetcher, file, use_658=False, use_range=False, full_limit=limit)
+        except WheelwiseError:
+            return None
+        self.cache.put_metadata(self.metadata_key(file), got.raw, got.native_sources, got.how)
+        return got.native_sources
 
     def _count(self, how: str) -> None:
         with self._lock:

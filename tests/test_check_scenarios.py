@@ -1,0 +1,100 @@
+"""Synthetic scenarios (tests/scenarios/*.toml): real wheels and sdists on a loopback index.
+
+Each file gives the distributions (name, version, wheel tag or sdist, requirements,
+Requires-Python, yanked), what is asked for on which target and Python, and the
+expected verdict, pins, blockers (project, reason, chain, what it has), the
+sdists to build, the knowledge rules applied and where it would work instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.indexserver import IndexServer, ServedFile
+from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
+from wheelwise.check import Cell, check
+from wheelwise.index import Fetcher, IndexSettings, PackageIndex
+from wheelwise.knowledge import parse_constraints
+from wheelwise.requirements import parse_requirement_line
+from wheelwise.target import parse_python, parse_target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
+
+
+def serve(server: IndexServer, dists: list[dict[str, Any]]) -> None:
+    for d in dists:
+        fields: dict[str, Any] = {
+            "requires_dist": d.get("requires", []),
+            "provides_extra": d.get("provides_extra", []),
+            "requires_python": d.get("metadata_requires_python", d.get("requires_python")),
+        }
+        page_fields = {"requires_python": d.get("requires_python"), "yanked": d.get("yanked")}
+        if d.get("sdist"):
+            files = {f"{d['name']}/__init__.py": b""}
+            if d.get("native"):
+                files[f"{d['name']}/_speedups.c"] = b"int f(void) { return 1; }\n"
+            content = make_sdist(d["name"], d["version"], files=files, **fields)
+            filename = f"{d['name'].replace('-', '_')}-{d['version']}.tar.gz"
+            metadata = make_metadata(d["name"], d["version"], metadata_version="2.2", **fields)
+            server.add(ServedFile(filename, content=content, metadata=metadata, **page_fields))
+        else:
+            tag = d.get("tag", "py3-none-any")
+            server.add_wheel(wheel_filename(d["name"], d["version"], tag), make_wheel(d["name"], d["version"], tag, **fields), **page_fields)
+
+
+def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
+    spec = tomllib.loads(path.read_text())
+    with IndexServer() as server:
+        serve(server, spec["dists"])
+        target = parse_target(spec["target"], parse_python(spec["python"])[0])
+        requested = [parse_requirement_line(r) for r in spec["request"]]
+        constraints = [parse_requirement_line(c, "constraints") for c in spec.get("constraints", [])]
+        rules = parse_constraints(spec["rules"]) if "rules" in spec else ()
+        with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
+            report = check(index, [target], requested, constraints, rules)
+    return spec["expect"], report.cells[0]
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    expect, cell = run_scenario(path)
+    shown = cell.to_dict()
+    assert cell.verdict == expect["verdict"], shown
+    if "pins" in expect:
+        pins = {name: str(c.version) for name, c in cell.pins.items()}
+        assert pins == expect["pins"], shown
+    if cell.verdict == "blocked":
+        assert cell.blockers, shown
+    for wanted in expect.get("blockers", []):
+        matching = [b for b in cell.blockers if b.project == wanted["project"]]
+        assert matching, (wanted, shown)
+        blocker = matching[0]
+        assert blocker.reason == wanted["reason"], shown
+        if "chain" in wanted:
+            assert list(blocker.chain) == wanted["chain"], shown
+        if "available" in wanted:
+            assert blocker.available == wanted["available"], shown
+        if "versions" in wanted:
+            assert list(blocker.versions) == wanted["versions"], shown
+    if "blockers" in expect:
+        assert {b.project for b in cell.blockers} == {b["project"] for b in expect["blockers"]}, shown
+    for wanted in expect.get("build", []):
+        items = [b for b in cell.build if b.name == wanted["name"]]
+        assert items and items[0].native is wanted["native"], shown
+    if cell.verdict != "build":
+        assert not cell.build
+    assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown
+    labels = [t.label for t, _ in cell.nearest]
+    for label in expect.get("nearest", []):
+        assert label in labels, shown
+    if cell.verdict != "blocked":
+        assert not cell.nearest
