@@ -40,6 +40,7 @@ from .resolve import (
     Failure,
     Req,
     Resolution,
+    Shared,
     TargetProvider,
     Why,
     resolve,
@@ -173,11 +174,12 @@ class Checker:
         self.nearest = nearest
         self.max_rounds = max_rounds
         self._verdicts: dict[Target, str] = {}
+        self.shared = Shared()
 
     def _resolve(self, target: Target, roots: Sequence[Req], *, sdists: bool, rounds: int | None = None) -> Resolution | Failure:
         return resolve(
             self.index, target, roots, constraints=self.constraints, rules=self.rules,
-            allow_sdists=sdists, max_rounds=rounds or self.max_rounds,
+            allow_sdists=sdists, max_rounds=rounds or self.max_rounds, shared=self.shared,
         )
 
     def verdict(self, target: Target, rounds: int | None = None) -> tuple[str, Resolution | Failure]:
@@ -223,6 +225,9 @@ class Checker:
         working: dict[str, list[str]] = {}
         for root in roots:
             provider = joint.provider
+            if len(roots) > 1 and isinstance(self._resolve(target, [root], sdists=True), Resolution):
+                working.setdefault(root.key, []).append("any")
+                continue  # installs on its own: not a root cause by itself
             versions = self._newest_usable(provider, root)
             if not versions:
                 blocker = self._root_blocker(provider, root)
@@ -379,7 +384,7 @@ class Checker:
 
     def _might_work(self, target: Target, blockers: Sequence[Blocker]) -> bool:
         """Cheap filter from the blockers' files alone: each must have something usable there."""
-        scratch = TargetProvider(self.index, target, allow_sdists=True)
+        scratch = TargetProvider(self.index, target, allow_sdists=True, shared=self.shared)
         for blocker in blockers:
             if blocker.reason in ("conflict", "too-deep", "forbidden", "not-found", "invalid-metadata") or not blocker.project:
                 continue

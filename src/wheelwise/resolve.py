@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
@@ -56,6 +59,7 @@ __all__ = [
     "Failure",
     "Req",
     "Resolution",
+    "Shared",
     "TargetProvider",
     "Why",
     "resolve",
@@ -119,6 +123,25 @@ class Req:
             text=_text(req),
             source=source,
         )
+
+
+def _version_text(filename: str) -> str:
+    """The version part of a distribution file name, without parsing its tags."""
+    if filename.endswith(".whl"):
+        return filename.split("-")[1]
+    stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename.rsplit(".", 1)[0]
+    return stem.rsplit("-", 1)[-1]
+
+
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _requirement(text: str) -> Requirement:
+    """Requirement strings repeat across targets and resolutions: parse each once."""
+    return Requirement(text)
 
 
 def _text(req: Requirement) -> str:
@@ -218,6 +241,79 @@ class Failure:
 Outcome = Union[Resolution, Failure]
 
 
+class _Lazy:
+    """Candidates computed newest first, only as far as the resolver reads them.
+
+    Most projects have hundreds of versions and the resolver takes the first
+    one or two; judging every file of every version for every target is what
+    would cost.  Thread-safe: threads resolving the same target share it.
+    """
+
+    def __init__(self, source: Iterator[Candidate]) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self.items: list[Candidate] = []
+        self.done = False
+
+    def fill(self, count: int) -> None:
+        with self._lock:
+            while len(self.items) < count and not self.done:
+                try:
+                    self.items.append(next(self._source))
+                except StopIteration:
+                    self.done = True
+
+    def __iter__(self) -> Iterator[Candidate]:
+        index = 0
+        while True:
+            if index >= len(self.items):
+                self.fill(index + 1)
+                if index >= len(self.items):
+                    return
+            yield self.items[index]
+            index += 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    """What find_matches computed, with the facts to record each time it is reused."""
+
+    candidates: list[Candidate] | _Lazy
+    empty: tuple[str, str, str, tuple[Req, ...], tuple[Drop, ...]] | None = None
+    rules: tuple[Constraint, ...] = ()
+
+
+class Shared:
+    """Caches that outlive one resolution (one per check run, any number of targets).
+
+    Files grouped by version are the same for every target; picks, dependencies,
+    matches and hopeless candidates depend on the target, on whether sdists
+    are allowed, and on the constraints and rules, which a run keeps fixed.
+    Threads may share it: at worst two compute the same entry.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[Version, list[DistFile]]] = {}
+        self._per: dict[tuple[Target, bool], _PerTarget] = {}
+
+    def per(self, target: Target, allow_sdists: bool) -> _PerTarget:
+        key = (target, allow_sdists)
+        found = self._per.get(key)
+        if found is None:
+            found = self._per.setdefault(key, _PerTarget())
+        return found
+
+
+class _PerTarget:
+    def __init__(self) -> None:
+        self.picks: dict[tuple[str, Version, bool], DistFile | Why] = {}
+        self.deps: dict[Candidate, tuple[list[Req], bool]] = {}
+        self.matches: dict[tuple[object, ...], _Found] = {}
+        self.dead: set[Candidate] = set()
+        #: why each dead candidate is dead: its hopeless dependencies
+        self.dead_why: dict[Candidate, list[Empty]] = {}
+
+
 def _python_candidate(target: Target) -> Candidate:
     return Candidate(PYTHON, Version(f"{target.python_str}.0"))
 
@@ -234,6 +330,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         constraints: Sequence[Req] = (),
         rules: Sequence[Constraint] = (),
         roots: Iterable[str] = (),
+        shared: Shared | None = None,
     ) -> None:
         self.index = index
         self.target = target
@@ -243,18 +340,23 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             self.constraints.setdefault(c.name, []).append(c)
         self.rules = list(rules)
         self.roots = set(roots)
-        self._files: dict[str, dict[Version, list[DistFile]]] = {}
-        self._picks: dict[tuple[str, Version, bool], DistFile | Why] = {}
-        self._deps: dict[Candidate, list[Req]] = {}
-        self._matches: dict[tuple[object, ...], list[Candidate]] = {}
+        self.shared = shared or Shared()
+        cached = self.shared.per(target, allow_sdists)
+        self._files = self.shared.files
+        self._picks = cached.picks
+        self._deps = cached.deps
+        self._matches = cached.matches
+        #: candidates with a dependency that nothing on the index satisfies here (whatever else is pinned)
+        self.dead = cached.dead
+        self._dead_why = cached.dead_why
+        self._seen: set[Candidate] = set()
+        self._unknown = False
         self._req_parents: dict[Req, list[Candidate]] = {}
         self.parents: dict[str, list[Candidate]] = {}
         self.empties: list[Empty] = []
         self.unknown_deps: set[str] = set()
         self.rule_hits: dict[str, Constraint] = {}
         self.tried: dict[str, list[Candidate]] = {}
-        #: candidates with a dependency that nothing on the index satisfies here (whatever else is pinned)
-        self.dead: set[Candidate] = set()
 
     # -- files ----------------------------------------------------------
 
@@ -263,12 +365,16 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         found = self._files.get(name)
         if found is None:
             page = self.index.project(name)
-            grouped: dict[Version, list[DistFile]] = {}
+            by_text: dict[str, list[DistFile]] = {}
             for f in page.files:
+                by_text.setdefault(_version_text(f.filename), []).append(f)
+            grouped: dict[Version, list[DistFile]] = {}
+            for text, files in by_text.items():
                 try:
-                    grouped.setdefault(f.version, []).append(f)
-                except InvalidVersion:  # pragma: no cover - parse_page skips these
-                    continue
+                    version = _version(text)
+                except InvalidVersion:
+                    continue  # the page parser admits only valid names; be safe
+                grouped.setdefault(version, []).extend(files)
             found = dict(sorted(grouped.items(), reverse=True))
             self._files[name] = found
         return found
@@ -337,7 +443,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]] | list[Candidate]:
         reqs = list(requirements[identifier])
         bad = frozenset(incompatibilities[identifier])
         memo = (identifier, tuple(reqs), bad)
@@ -345,66 +451,77 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         if found is None:
             found = self._find_matches(identifier, reqs, bad)
             self._matches[memo] = found
-        return [c for c in found if c not in self.dead] if self.dead else list(found)
+        for rule in found.rules:
+            self.rule_hits[rule.id] = rule
+        if found.empty is not None:
+            self._empty(*found.empty)
+        dead = self.dead
+        candidates = found.candidates
+        if dead and not any(c not in dead for c in candidates):
+            # every candidate is known hopeless: say why here too, as if tried again
+            for candidate in candidates:
+                self.empties.extend(self._dead_why.get(candidate, []))
+            return []
+        if isinstance(candidates, _Lazy):
+            lazy = candidates
+            return lambda: (c for c in lazy if c not in dead)
+        return [c for c in candidates if c not in dead]
 
-    def _find_matches(self, identifier: str, reqs: list[Req], bad: frozenset[Candidate]) -> list[Candidate]:
+    def _find_matches(self, identifier: str, reqs: list[Req], bad: frozenset[Candidate]) -> _Found:
         name = reqs[0].name
         if name == PYTHON:
             candidate = _python_candidate(self.target)
             if all(candidate.version in r.specifier for r in reqs) and candidate not in bad:
-                return [candidate]
-            self._empty(identifier, name, "python", reqs)
-            return []
+                return _Found([candidate])
+            return _Found([], (identifier, name, "python", tuple(reqs), ()))
         if name == INVALID:
-            self._empty(identifier, name, "invalid", reqs)
-            return []
+            return _Found([], (identifier, name, "invalid", tuple(reqs), ()))
         extras = reqs[0].extras
         reqs = reqs + [c for c in self.constraints.get(name, []) if c not in reqs]
         real = [r for r in reqs if not r.narrows_only]
         if not real:
             absent = Candidate(name, Version("0"), extras, absent=True)
-            return [] if absent in bad else [absent]
+            return _Found([] if absent in bad else [absent])
         forbidding = [r for r in reqs if r.forbid]
         if forbidding:
-            for r in forbidding:
-                if r.rule:
-                    self.rule_hits[r.rule.id] = r.rule
-            self._empty(identifier, name, "forbidden", reqs)
-            return []
+            rules = tuple(r.rule for r in forbidding if r.rule)
+            return _Found([], (identifier, name, "forbidden", tuple(reqs), ()), rules)
         by_version = self.files(name)
         if not by_version:
-            self._empty(identifier, name, "not-found", reqs)
-            return []
+            return _Found([], (identifier, name, "not-found", tuple(reqs), ()))
         spec = SpecifierSet()
         for r in reqs:
             spec &= r.specifier
         wanted = list(spec.filter(by_version))
         if not wanted:
-            self._note_knowledge(reqs, by_version)
             alone_empty = any(not list(r.specifier.filter(by_version)) for r in reqs if not r.narrows_only)
-            self._empty(identifier, name, "no-version" if alone_empty else "conflict", reqs)
-            return []
+            cause = "no-version" if alone_empty else "conflict"
+            return _Found([], (identifier, name, cause, tuple(reqs), ()), self._knowledge_hits(reqs, by_version))
         pinned = {str(s.version) for r in reqs for s in r.specifier if s.operator in ("==", "===")}
-        found: list[Candidate] = []
         drops: list[Drop] = []
-        for version in wanted:
-            picked = self.pick(name, version, by_version[version], str(version) in pinned)
-            if isinstance(picked, Why):
-                drops.append(Drop(version, picked))
-                continue
-            candidate = Candidate(name, version, extras, picked)
-            if candidate not in bad:
-                found.append(candidate)
-        if not found:
-            self._empty(identifier, name, "target" if not bad else "exhausted", reqs, drops)
-        else:
-            self._note_knowledge(reqs, by_version)
-            self.tried.setdefault(identifier, [])
-            self.index.prefetch(files=[c.file for c in found[:1] if c.file is not None])
-        return found
 
-    def _note_knowledge(self, reqs: Sequence[Req], by_version: Mapping[Version, list[DistFile]]) -> None:
-        """Remember the rules that removed versions which would otherwise have been chosen."""
+        def candidates() -> Iterator[Candidate]:
+            for version in wanted:
+                picked = self.pick(name, version, by_version[version], str(version) in pinned)
+                if isinstance(picked, Why):
+                    drops.append(Drop(version, picked))
+                    continue
+                candidate = Candidate(name, version, extras, picked)
+                if candidate not in bad:
+                    yield candidate
+
+        lazy = _Lazy(candidates())
+        lazy.fill(1)
+        if not lazy.items:
+            return _Found([], (identifier, name, "target" if not bad else "exhausted", tuple(reqs), tuple(drops)))
+        first = lazy.items[0].file
+        if first is not None:
+            self.index.prefetch(files=[first])
+        return _Found(lazy, None, self._knowledge_hits(reqs, by_version))
+
+    def _knowledge_hits(self, reqs: Sequence[Req], by_version: Mapping[Version, list[DistFile]]) -> tuple[Constraint, ...]:
+        """The rules that removed versions which would otherwise have been chosen."""
+        hits = []
         for r in reqs:
             if r.kind != "knowledge" or r.rule is None:
                 continue
@@ -413,7 +530,8 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
                 if o is not r:
                     others &= o.specifier
             if any(v not in r.specifier for v in others.filter(by_version)):
-                self.rule_hits[r.rule.id] = r.rule
+                hits.append(r.rule)
+        return tuple(hits)
 
     def _empty(self, key: str, name: str, cause: str, reqs: Sequence[Req], drops: Sequence[Drop] = ()) -> None:
         parents = tuple(self._parent_of(r) for r in reqs)
@@ -431,16 +549,26 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
-        deps = self._deps.get(candidate)
-        if deps is None:
+        cached = self._deps.get(candidate)
+        if cached is None:
+            self._unknown = False
             deps = self._dependencies(candidate)
-            self._deps[candidate] = deps
+            cached = (deps, self._unknown)
+            self._deps[candidate] = cached
+            names = [d.name for d in deps if not d.name.startswith("<") and not d.narrows_only]
+            self.index.prefetch(names=names)
+        deps, unknown = cached
+        if candidate not in self._seen:
+            self._seen.add(candidate)
             for dep in deps:
                 self.parents.setdefault(dep.key, []).append(candidate)
                 self._req_parents.setdefault(dep, []).append(candidate)
-            names = [d.name for d in deps if not d.name.startswith("<") and not d.narrows_only]
-            self.index.prefetch(names=names)
+            if unknown:
+                self.unknown_deps.add(candidate.name)
+            # also records every hopeless dependency in this resolution, for the explanations
+            before = len(self.empties)
             if self._hopeless(deps):
+                self._dead_why[candidate] = self.empties[before:]
                 self.dead.add(candidate)
         if not candidate.absent and candidate.name != PYTHON:
             self.tried.setdefault(candidate.key, []).append(candidate)
@@ -467,12 +595,12 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             except InvalidSpecifier:
                 pass
         if candidate.needs_build and not meta.static_requirements:
-            self.unknown_deps.add(candidate.name)
+            self._unknown = True
             return deps
         extras = candidate.extras or frozenset({""})
         for text in meta.requires_dist:
             try:
-                req = Requirement(text)
+                req = _requirement(text)
             except InvalidRequirement:
                 return deps + [self._invalid(candidate, f"invalid requirement {text!r} in its metadata")]
             if req.marker is not None:
@@ -515,10 +643,10 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         for dep in deps:
             if dep.narrows_only:
                 continue
-            if dep.name == PYTHON or dep.name == INVALID:
-                hopeless = hopeless or not self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())})
-                continue
-            if not self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())}):
+            found = self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())})
+            if callable(found):
+                found = list(itertools.islice(found(), 1))
+            if not found:
                 hopeless = True
         return hopeless
 
@@ -552,11 +680,12 @@ def resolve(
     rules: Sequence[Constraint] = (),
     allow_sdists: bool = False,
     max_rounds: int = 2000,
+    shared: Shared | None = None,
 ) -> Outcome:
     """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
     provider = TargetProvider(
         index, target, allow_sdists=allow_sdists, constraints=constraints, rules=rules,
-        roots=[r.key for r in requested],
+        roots=[r.key for r in requested], shared=shared,
     )
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, _Quiet())
     try:

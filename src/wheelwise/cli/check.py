@@ -238,7 +238,8 @@ def _render_cell(out: object, cell: Cell, requested: set[str]) -> None:
         for line in lines[1:]:
             printer(f"    {line}")
     if cell.working_versions:
-        alone = "; ".join(f"{name} {', '.join(versions)}" for name, versions in cell.working_versions.items())
+        alone = "; ".join(name if versions == ["any"] else f"{name} {', '.join(versions)}"
+                          for name, versions in cell.working_versions.items())
         printer(f"  each installs on its own ({escape(alone)}): they conflict with each other")
     if cell.verdict == "blocked":
         if cell.nearest:

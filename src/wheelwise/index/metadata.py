@@ -17,6 +17,7 @@ whether the sdist carries native sources (C, C++, Cython, Rust, Fortran).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import tarfile
@@ -86,8 +87,9 @@ class FetchedMetadata:
     native_sources: bool | None = None
     range_ignored: bool = False
 
-    @property
+    @functools.cached_property
     def metadata(self) -> CoreMetadata:
+        """Parsed once (a frozen dataclass still has an instance dict for this)."""
         return parse_core_metadata(self.raw)
 
 
