@@ -304,7 +304,7 @@ class Checker:
         if empty.cause == "python":
             py = f"Python {provider.target.python_str}"
             return Blocker(parent.name if parent else "python", "requires-python", f"{parent} needs {req.text}" if parent else req.text,
-                           chain[:-1] or chain, f"{py} is outside {req.text[len('Python'):]}")
+                           chain[:-1] or chain, "", detail=f"{py} is outside Requires-Python {req.text[len('Python'):]}")
         if empty.cause == "invalid":
             return Blocker(parent.name if parent else req.name, Why.INVALID_METADATA.value, str(parent), chain[:-1] or chain, req.text)
         if empty.cause == "forbidden":

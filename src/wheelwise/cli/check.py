@@ -170,8 +170,6 @@ def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     head = f"[bold]{escape(blocker.requirement if blocker.reason == 'conflict' else blocker.project or blocker.requirement)}[/]"
     if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
         lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
-    elif blocker.reason == "requires-python":
-        lines = [f"{head} {reason_words(blocker, target)}: {escape(blocker.available)}"]
     else:
         lines = [f"{head} {reason_words(blocker, target)}"]
         if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
