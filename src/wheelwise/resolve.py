@@ -138,10 +138,17 @@ def _version(text: str) -> Version:
     return Version(text)
 
 
+#: packaging parses marker strings with ast.literal_eval, and CPython 3.11 keeps the AST
+#: builder's recursion counter per interpreter, not per thread: parses racing in threads
+#: can corrupt it for the rest of the process (gh-106905).  Cells resolve in threads.
+_PARSE_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=16384)
 def _requirement(text: str) -> Requirement:
-    """Requirement strings repeat across targets and resolutions: parse each once."""
-    return Requirement(text)
+    """Requirement strings repeat across targets and resolutions: parse each once, one at a time."""
+    with _PARSE_LOCK:
+        return Requirement(text)
 
 
 def _text(req: Requirement) -> str:
