@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from packaging.requirements import InvalidRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -43,6 +44,7 @@ from .resolve import (
     Shared,
     TargetProvider,
     Why,
+    parse_requirement,
     resolve,
     root_requirements,
 )
@@ -54,7 +56,9 @@ __all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "check"]
 NEWEST = 3
 #: Pythons looked at for "nearest working" (older ones are end of life, and said so).
 NEAREST_PYTHONS = tuple((3, m) for m in range(8, SUPPORTED_PYTHONS[-1][1] + 1))
+#: cells resolved at most while looking for nearest working ones, and how many are reported
 MAX_NEAREST = 8
+NEAREST_SHOWN = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,14 +168,12 @@ class Checker:
         constraints: Sequence[SourcedRequirement] = (),
         rules: Sequence[Constraint] = (),
         *,
-        nearest: bool = True,
         max_rounds: int = 2000,
     ) -> None:
         self.index = index
         self.requested = list(requested)
         self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
         self.rules = list(rules)
-        self.nearest = nearest
         self.max_rounds = max_rounds
         self._verdicts: dict[Target, str] = {}
         self.shared = Shared()
@@ -223,8 +225,8 @@ class Checker:
     def _explain(self, target: Target, roots: Sequence[Req], joint: Failure) -> tuple[list[Blocker], dict[str, list[str]]]:
         found: dict[tuple[str, str, str], Blocker] = {}
         working: dict[str, list[str]] = {}
+        provider = joint.provider
         for root in roots:
-            provider = joint.provider
             if len(roots) > 1 and isinstance(self._resolve(target, [root], sdists=True), Resolution):
                 working.setdefault(root.key, []).append("any")
                 continue  # installs on its own: not a root cause by itself
@@ -251,12 +253,17 @@ class Checker:
             working = {}  # each project has its own blocker: "works alone" says nothing more
         return list(found.values()), working
 
-    def _newest_usable(self, provider: TargetProvider, root: Req) -> list[Version]:
-        by_version = provider.files(root.name)
+    def _range(self, root: Req) -> SpecifierSet:
+        """What a requested project may be: its specifier and any -c constraints on it."""
         spec = root.specifier
         for c in self.constraints:
             if c.name == root.name:
                 spec &= c.specifier
+        return spec
+
+    def _newest_usable(self, provider: TargetProvider, root: Req) -> list[Version]:
+        by_version = provider.files(root.name)
+        spec = self._range(root)
         usable = []
         pinned = {str(s.version) for s in spec if s.operator in ("==", "===")}
         for version in spec.filter(by_version):
@@ -270,11 +277,7 @@ class Checker:
         by_version = provider.files(root.name)
         if not by_version:
             return Blocker(root.name, "not-found", root.text, (root.text,), "nothing: no index lists it")
-        spec = root.specifier
-        for c in self.constraints:
-            if c.name == root.name:
-                spec &= c.specifier
-        in_range = list(spec.filter(by_version))
+        in_range = list(self._range(root).filter(by_version))
         files = [f for v in in_range for f in by_version[v]] or [f for fs in by_version.values() for f in fs]
         reason = target_reason(files, provider.target) if in_range else "no-version"
         return Blocker(root.name, reason, root.text, (root.text,), describe_files(files))
@@ -378,7 +381,7 @@ class Checker:
                 self._verdicts[option] = verdict
             if verdict in ("ok", "build"):
                 found.append((option, verdict))
-            if len(found) >= 3:
+            if len(found) >= NEAREST_SHOWN:
                 break
         return found
 
@@ -389,18 +392,17 @@ class Checker:
             if blocker.reason in ("conflict", "too-deep", "forbidden", "not-found", "invalid-metadata") or not blocker.project:
                 continue
             by_version = scratch.files(blocker.project)
-            spec = _spec_of(blocker.requirement, blocker.project)
+            spec = _spec_of(blocker.requirement)
             if not any(not isinstance(scratch.pick(blocker.project, v, by_version[v], False), Why) for v in spec.filter(by_version)):
                 return False
         return True
 
 
-def _spec_of(requirement: str, project: str) -> SpecifierSet:
-    text = requirement[len(project):] if requirement.startswith(project) else ""
-    text = text.split("]", 1)[-1] if text.startswith("[") else text
+def _spec_of(requirement: str) -> SpecifierSet:
+    """The specifier of a blocker's requirement; none when it is prose (requires-python)."""
     try:
-        return SpecifierSet(text)
-    except Exception:  # noqa: BLE001 - a requirement text we wrote ourselves; be lenient
+        return parse_requirement(requirement).specifier
+    except InvalidRequirement:
         return SpecifierSet()
 
 
@@ -466,15 +468,11 @@ def check(
     *,
     nearest: bool = True,
     workers: int = 8,
-    on_cell: Callable[[Cell], None] | None = None,
 ) -> CheckReport:
     """Check every target (each carries its Python) and explain the failing ones."""
-    checker = Checker(index, requested, constraints, rules, nearest=nearest)
+    checker = Checker(index, requested, constraints, rules)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(checker.cell, targets))
-        for cell in cells:
-            if on_cell:
-                on_cell(cell)
         if nearest:
             failing = [c for c in cells if c.verdict == "blocked"]
             for cell, found in zip(failing, pool.map(checker.nearest_working, failing)):

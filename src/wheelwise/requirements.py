@@ -37,7 +37,7 @@ _INDEX_OPTIONS = {"-i": "index_url", "--index-url": "index_url", "--extra-index-
                   "-f": "find_links", "--find-links": "find_links"}
 #: Options pip accepts in a file that do not change what wheelwise answers.
 _IGNORED_WITH_VALUE = {"--trusted-host", "--use-feature", "--only-binary", "--no-binary", "--progress-bar"}
-_IGNORED_FLAGS = {"--pre", "--prefer-binary", "--require-hashes", "--no-index"}
+_IGNORED_FLAGS = {"--pre", "--prefer-binary", "--require-hashes"}
 #: Per-requirement options (after the requirement on the same line).
 _PER_REQUIREMENT = ("--hash", "--config-settings", "--global-option", "--install-option")
 
@@ -274,5 +274,4 @@ def read_project(directory: str | Path, extras: Sequence[str] = ()) -> list[Sour
 def _project_entry(text: object, source: str, key: str) -> SourcedRequirement:
     if not isinstance(text, str):
         raise BadInputError(f"{source}: [project] {key} holds {text!r}, not a string")
-    entry = parse_requirement_line(text, f"{source} [project] {key}")
-    return entry
+    return parse_requirement_line(text, f"{source} [project] {key}")

@@ -47,7 +47,7 @@ from resolvelib.structs import RequirementInformation
 from .compat import Compatible, Incompatible, Reason, requires_python_ok, wheel_verdict
 from .errors import MetadataError
 from .index import PackageIndex
-from .index.simple import DistFile
+from .index.simple import DistFile, version_text
 from .knowledge import Constraint
 from .requirements import SourcedRequirement
 from .target import Target
@@ -62,6 +62,7 @@ __all__ = [
     "Shared",
     "TargetProvider",
     "Why",
+    "parse_requirement",
     "resolve",
 ]
 
@@ -104,7 +105,7 @@ class Req:
 
     @property
     def key(self) -> str:
-        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+        return _key(self.name, self.extras)
 
     @property
     def narrows_only(self) -> bool:
@@ -125,12 +126,9 @@ class Req:
         )
 
 
-def _version_text(filename: str) -> str:
-    """The version part of a distribution file name, without parsing its tags."""
-    if filename.endswith(".whl"):
-        return filename.split("-")[1]
-    stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename.rsplit(".", 1)[0]
-    return stem.rsplit("-", 1)[-1]
+def _key(name: str, extras: frozenset[str]) -> str:
+    """resolvelib's identifier: ``name`` or ``name[extra,...]``."""
+    return name if not extras else f"{name}[{','.join(sorted(extras))}]"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -145,7 +143,7 @@ _PARSE_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16384)
-def _requirement(text: str) -> Requirement:
+def parse_requirement(text: str) -> Requirement:
     """Requirement strings repeat across targets and resolutions: parse each once, one at a time."""
     with _PARSE_LOCK:
         return Requirement(text)
@@ -172,7 +170,7 @@ class Candidate:
 
     @property
     def key(self) -> str:
-        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+        return _key(self.name, self.extras)
 
     @property
     def needs_build(self) -> bool:
@@ -357,13 +355,11 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         self.dead = cached.dead
         self._dead_why = cached.dead_why
         self._seen: set[Candidate] = set()
-        self._unknown = False
         self._req_parents: dict[Req, list[Candidate]] = {}
         self.parents: dict[str, list[Candidate]] = {}
         self.empties: list[Empty] = []
         self.unknown_deps: set[str] = set()
         self.rule_hits: dict[str, Constraint] = {}
-        self.tried: dict[str, list[Candidate]] = {}
 
     # -- files ----------------------------------------------------------
 
@@ -374,7 +370,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             page = self.index.project(name)
             by_text: dict[str, list[DistFile]] = {}
             for f in page.files:
-                by_text.setdefault(_version_text(f.filename), []).append(f)
+                by_text.setdefault(version_text(f.filename), []).append(f)
             grouped: dict[Version, list[DistFile]] = {}
             for text, files in by_text.items():
                 try:
@@ -559,11 +555,9 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         cached = self._deps.get(candidate)
         if cached is None:
-            self._unknown = False
-            deps = self._dependencies(candidate)
-            cached = (deps, self._unknown)
+            cached = self._dependencies(candidate)
             self._deps[candidate] = cached
-            names = [d.name for d in deps if not d.name.startswith("<") and not d.narrows_only]
+            names = [d.name for d in cached[0] if not d.name.startswith("<") and not d.narrows_only]
             self.index.prefetch(names=names)
         deps, unknown = cached
         if candidate not in self._seen:
@@ -578,13 +572,12 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             if self._hopeless(deps):
                 self._dead_why[candidate] = self.empties[before:]
                 self.dead.add(candidate)
-        if not candidate.absent and candidate.name != PYTHON:
-            self.tried.setdefault(candidate.key, []).append(candidate)
         return deps
 
-    def _dependencies(self, candidate: Candidate) -> list[Req]:
+    def _dependencies(self, candidate: Candidate) -> tuple[list[Req], bool]:
+        """The candidate's requirements here, and whether they are unknown without a build."""
         if candidate.absent or candidate.name == PYTHON or candidate.file is None:
-            return []
+            return [], False
         deps: list[Req] = []
         if candidate.extras:
             # As pip does: name[extra] is name itself (same version) plus the extra's requirements.
@@ -595,7 +588,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             fetched = self.index.metadata(candidate.file)
             meta = fetched.metadata
         except (MetadataError, ValueError) as exc:
-            return deps + [self._invalid(candidate, f"unreadable metadata: {exc}")]
+            return deps + [self._invalid(candidate, f"unreadable metadata: {exc}")], False
         if not requires_python_ok(meta.requires_python, self.target):
             try:
                 deps.append(Req(PYTHON, frozenset(), SpecifierSet(meta.requires_python or ""), "python",
@@ -603,14 +596,13 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             except InvalidSpecifier:
                 pass
         if candidate.needs_build and not meta.static_requirements:
-            self._unknown = True
-            return deps
+            return deps, True
         extras = candidate.extras or frozenset({""})
         for text in meta.requires_dist:
             try:
-                req = _requirement(text)
+                req = parse_requirement(text)
             except InvalidRequirement:
-                return deps + [self._invalid(candidate, f"invalid requirement {text!r} in its metadata")]
+                return deps + [self._invalid(candidate, f"invalid requirement {text!r} in its metadata")], False
             if req.marker is not None:
                 try:
                     if not any(req.marker.evaluate({**self.target.markers, "extra": e}) for e in extras):
@@ -620,7 +612,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             if candidate.extras and req.marker is None:
                 continue  # the base candidate brings these
             deps.append(Req.from_requirement(req, "dependency"))
-        return deps
+        return deps, False
 
     def _invalid(self, candidate: Candidate, detail: str) -> Req:
         return Req(INVALID, frozenset({f"{candidate.name}-{candidate.version}"}), SpecifierSet(), "invalid", detail)
@@ -659,11 +651,6 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         return hopeless
 
 
-@dataclasses.dataclass
-class _Quiet(BaseReporter):  # type: ignore[type-arg]
-    pass
-
-
 def root_requirements(requested: Sequence[SourcedRequirement], target: Target) -> list[Req]:
     """The asked-for requirements whose markers hold on *target*."""
     roots = []
@@ -695,7 +682,7 @@ def resolve(
         index, target, allow_sdists=allow_sdists, constraints=constraints, rules=rules,
         roots=[r.key for r in requested], shared=shared,
     )
-    resolver: Resolver[Req, Candidate, str] = Resolver(provider, _Quiet())
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve(requested, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
@@ -705,11 +692,9 @@ def resolve(
         return Failure(target, [], provider, too_deep=True)
     pins: dict[str, Candidate] = {}
     for candidate in result.mapping.values():
-        if candidate.absent or candidate.name.startswith("<"):
-            continue
-        base = pins.get(candidate.name)
-        if base is None or base.extras:
-            pins[candidate.name] = dataclasses.replace(candidate, extras=frozenset()) if candidate.extras else candidate
+        # name[extra] is pinned to the same version as name: one pin per project
+        if not candidate.absent and not candidate.name.startswith("<") and candidate.name not in pins:
+            pins[candidate.name] = dataclasses.replace(candidate, extras=frozenset())
     applied = []
     for rule in provider.rules:
         hit = rule.id in provider.rule_hits

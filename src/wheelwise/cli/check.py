@@ -7,17 +7,19 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..check import Blocker, Cell, CheckReport, check
 from ..errors import BadInputError
 from ..index import load_pip_settings
+from ..index.repository import ProgressHook
 from ..knowledge import load_constraints
 from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
 from ..target import PRESETS, Target, host_target, parse_python, parse_target
-from ..index.repository import ProgressHook
 from .options import add_index_options, open_index
 from .render import console, print_json
 
@@ -79,18 +81,17 @@ def targets(args: argparse.Namespace) -> list[Target]:
     for text in args.python_version:
         pythons += [p for p in parse_python(text) if p not in pythons]
     names = args.target or ["host"]
-    host: Target | None = None
-    if "host" in [n.strip().lower() for n in names] or not pythons:
-        host = host_target(args.python)
+    wants_host = any(n.strip().lower() == "host" for n in names)
+    # the interpreter is only run when its tags or (given by --python) its version are needed
+    host = host_target(args.python) if wants_host or (not pythons and args.python) else None
+    default = host.python if host else (sys.version_info[0], sys.version_info[1])
     cells: list[Target] = []
     for name in names:
         if name.strip().lower() == "host":
             assert host is not None
             cells += [host.with_python(p) for p in pythons] if pythons else [host]
         else:
-            assert host is not None or pythons
-            for python in pythons or [host.python if host else (3, 12)]:
-                cells.append(parse_target(name, python))
+            cells += [parse_target(name, python) for python in pythons or [default]]
     return list(dict.fromkeys(cells))
 
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         no_index=True if wanted.no_index else None,
     )
     rules = () if args.no_knowledge else load_constraints()
-    with _progress(len(cells), quiet=args.json) as hook, open_index(args, progress=hook, settings=settings) as index:
+    with _progress(len(cells)) as hook, open_index(args, progress=hook, settings=settings) as index:
         report = check(index, cells, wanted.requirements, wanted.constraints, rules, nearest=not args.no_nearest)
     if args.json:
         print_json(report.to_dict())
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _progress(cells: int, quiet: bool) -> Iterator[ProgressHook | None]:
+def _progress(cells: int) -> Iterator[ProgressHook | None]:
     """A transient status line on stderr (only on a terminal): pages and metadata fetched."""
     if not sys.stderr.isatty():
         yield None
@@ -183,8 +184,8 @@ def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     return lines
 
 
-def render_report(report: CheckReport, stream: object = None) -> None:
-    out = console(stream)  # type: ignore[arg-type]
+def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
+    out = console(stream)
     pythons = sorted({c.target.python for c in report.cells})
     places = list(dict.fromkeys(c.target.label.split(" / ")[0] for c in report.cells))
     by_place = {(c.target.label.split(" / ")[0], c.target.python): c for c in report.cells}
@@ -212,8 +213,8 @@ def render_report(report: CheckReport, stream: object = None) -> None:
         out.print(f"[green]all {total} cell{'s' if total != 1 else ''} install[/]")
 
 
-def _render_cell(out: object, cell: Cell, requested: set[str]) -> None:
-    printer = out.print  # type: ignore[attr-defined]
+def _render_cell(out: Console, cell: Cell, requested: set[str]) -> None:
+    printer = out.print
     printer(f"[bold]{escape(cell.target.label)}[/]: {_MARK[cell.verdict]}")
     if cell.pins:
         names = [n for n in cell.pins if n in requested]

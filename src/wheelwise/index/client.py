@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import tempfile
 import ssl
+import tempfile
 import threading
 import time
 import urllib.parse

@@ -166,7 +166,7 @@ class PackageIndex:
             if cached is None:
                 raise OfflineMissError([f"the page of {name} on {redact(url)}"])
             return self._from_cache(cached, name)
-        if cached and not self.refresh and cached.age() < self.ttl:
+        if cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
             return self._from_cache(cached, name)
         return self._revalidate(url, name, cached)
 

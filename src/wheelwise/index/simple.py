@@ -144,6 +144,14 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
     return result
 
 
+def version_text(filename: str) -> str:
+    """The version part of a distribution file name, without parsing its tags (fast path)."""
+    if filename.endswith(".whl"):
+        return filename.split("-")[1]
+    stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename.rsplit(".", 1)[0]
+    return stem.rsplit("-", 1)[-1]
+
+
 def is_distribution(filename: str) -> bool:
     try:
         parse_filename(filename)
