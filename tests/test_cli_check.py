@@ -113,3 +113,10 @@ def test_host_target_uses_this_interpreter(server: IndexServer, capsys: pytest.C
     assert main(check(server, "plain", "--json")) == 0
     cell = json.loads(capsys.readouterr().out)["cells"][0]
     assert cell["target"] == "host" and cell["verdict"] == "ok"
+
+
+def test_no_nearest_says_nothing_about_elsewhere(server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(check(server, "app", "-t", "linux-x86_64", "-p", "3.12", "--no-nearest")) == 1
+    out = capsys.readouterr().out
+    assert "plugin has no wheel for Linux x86_64" in out
+    assert "would install on" not in out and "no nearby" not in out

@@ -143,6 +143,8 @@ class CheckReport:
     constraints: list[SourcedRequirement]
     cells: list[Cell]
     knowledge_used: bool
+    #: whether blocked cells were searched for nearest working ones (``--no-nearest``: not)
+    nearest_searched: bool = True
 
     @property
     def all_install(self) -> bool:
@@ -477,4 +479,4 @@ def check(
             failing = [c for c in cells if c.verdict == "blocked"]
             for cell, found in zip(failing, pool.map(checker.nearest_working, failing)):
                 cell.nearest = found
-    return CheckReport(list(requested), list(constraints), cells, bool(rules))
+    return CheckReport(list(requested), list(constraints), cells, bool(rules), nearest)

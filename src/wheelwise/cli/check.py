@@ -203,7 +203,7 @@ def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
     requested = {r.name for r in report.requirements}
     for cell in report.cells:
         out.print()
-        _render_cell(out, cell, requested)
+        _render_cell(out, cell, requested, report.nearest_searched)
     failing = sum(1 for c in report.cells if not c.installs)
     total = len(report.cells)
     out.print()
@@ -213,7 +213,7 @@ def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
         out.print(f"[green]all {total} cell{'s' if total != 1 else ''} install[/]")
 
 
-def _render_cell(out: Console, cell: Cell, requested: set[str]) -> None:
+def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched: bool) -> None:
     printer = out.print
     printer(f"[bold]{escape(cell.target.label)}[/]: {_MARK[cell.verdict]}")
     if cell.pins:
@@ -240,7 +240,7 @@ def _render_cell(out: Console, cell: Cell, requested: set[str]) -> None:
         alone = "; ".join(name if versions == ["any"] else f"{name} {', '.join(versions)}"
                           for name, versions in cell.working_versions.items())
         printer(f"  each installs on its own ({escape(alone)}): they conflict with each other")
-    if cell.verdict == "blocked":
+    if cell.verdict == "blocked" and nearest_searched:
         if cell.nearest:
             where = ", ".join(f"{escape(t.label)} ({v})" for t, v in cell.nearest)
             printer(f"  [green]would install on[/]: {where}")
