@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "HashMismatchError",
     "IndexFetchError",
+    "KnowledgeError",
     "MetadataError",
     "OfflineMissError",
     "WheelwiseError",
@@ -119,3 +120,10 @@ class OfflineMissError(WheelwiseError):
             hint="run once without --offline to fill the cache",
         )
         self.missing = missing
+
+
+class KnowledgeError(WheelwiseError):
+    """A knowledge data file has an entry that does not validate (a bug in wheelwise's data)."""
+
+    reference = "bad-knowledge"
+    exit_code = 70

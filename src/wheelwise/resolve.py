@@ -620,13 +620,12 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
     def _rules_for(self, candidate: Candidate) -> list[Req]:
         found = []
         for rule in self.rules:
-            if canonicalize_name(rule.when.name) != candidate.name or not rule.when.specifier.contains(candidate.version, prereleases=True):
+            if not rule.applies_to(candidate.name, candidate.version):
                 continue
             if rule.require is not None:
-                req = Req.from_requirement(rule.require, "knowledge")
+                req = Req.from_requirement(rule.requirement_for(candidate.version), "knowledge")
                 found.append(dataclasses.replace(req, rule=rule))
-            else:
-                assert rule.forbid is not None
+            elif rule.forbid is not None:
                 forbidden = canonicalize_name(rule.forbid)
                 found.append(Req(forbidden, frozenset(), SpecifierSet(), "knowledge", f"no {forbidden}", forbid=True, rule=rule))
         return found

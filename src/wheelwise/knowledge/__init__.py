@@ -1,105 +1,512 @@
 """Cited facts that no package metadata holds.
 
-Data lives beside this module as TOML, one entry per fact, each with its
-sources and the date they were checked.  This module only loads and
-validates it; resolution decides how to apply it.
+The data lives beside this module as TOML files, one table per fact, each
+with the URLs it comes from and the date it was last checked:
+
+* ``constraints.toml`` - runtime compatibility rules (tensorflow-metal and
+  tensorflow, jax-metal and jax) and how far the rules cover each project;
+* ``stacks.toml`` - framework x accelerator x platform: packages and index;
+* ``support.toml`` - which Pythons a framework release supports, where
+  support for a platform ended or started, the pip a platform's wheels need,
+  the NVIDIA driver each CUDA major needs;
+* ``replacements.toml`` - projects that have a successor;
+* ``signatures.toml`` - error messages: pattern, cause, fix, source.
+
+This module only loads and validates.  :func:`load` checks every entry
+(fields present and typed, versions and specifiers parse, patterns compile,
+sources are URLs) and raises :class:`~wheelwise.errors.KnowledgeError` naming
+the file and the entry.  Which wheels exist is never written here: the index
+says that.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 import sys
+from collections.abc import Mapping, Sequence
 from importlib import resources
+from typing import Any, Callable, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..errors import KnowledgeError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10
     import tomli as tomllib
 
-__all__ = ["Constraint", "load_constraints"]
+__all__ = [
+    "ACCELERATORS",
+    "FRAMEWORKS",
+    "Constraint",
+    "Coverage",
+    "DriverNeed",
+    "Knowledge",
+    "PipNeed",
+    "PlatformSupport",
+    "PythonSupport",
+    "Replacement",
+    "Signature",
+    "Stack",
+    "load",
+    "load_constraints",
+]
+
+FRAMEWORKS = ("tensorflow", "torch", "jax")
+ACCELERATORS = ("cpu", "metal", "mps", "cuda")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclasses.dataclass(frozen=True)
-class Constraint:
-    """When a distribution matching *when* is installed, *require* or *forbid* applies.
-
-    :param require: the other project, if installed, must match this.
-    :param forbid: the name of a project that must then not be installed.
-    """
+class Cited:
+    """What every fact carries: where it comes from and when that was checked."""
 
     id: str
-    when: Requirement
     summary: str
     sources: tuple[str, ...]
     verified: str
-    require: Requirement | None = None
+
+    def citation(self) -> str:
+        return f"{self.sources[0]} (verified {self.verified})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint(Cited):
+    """When a distribution matching *when* is installed, one of three things applies.
+
+    :param require: the other project, if installed too, must match this.
+    :param forbid: the name of a project that must then not be installed.
+    :param needs: the name of a project that must be installed as well (no
+        metadata says so; resolution leaves it to the user, doctor checks it).
+    :param macos: the macOS versions it works on (doctor checks it).
+    """
+
+    when: Requirement = dataclasses.field(default_factory=lambda: Requirement("placeholder"))
+    require: str | None = None
     forbid: str | None = None
+    needs: str | None = None
+    macos: SpecifierSet | None = None
 
     @property
     def subject(self) -> str:
-        """The project the constraint narrows."""
-        if self.require is not None:
-            return canonicalize_name(self.require.name)
-        assert self.forbid is not None
-        return canonicalize_name(self.forbid)
+        """The project the constraint is about (besides the one in *when*); ``macos`` for an OS rule."""
+        if self.macos is not None:
+            return "macos"
+        name = Requirement(self.required(Version("0"))).name if self.require is not None else self.forbid or self.needs
+        assert name is not None
+        return canonicalize_name(name)
+
+    @property
+    def narrows_resolution(self) -> bool:
+        """Whether resolution applies it (``require`` and ``forbid`` rules)."""
+        return self.require is not None or self.forbid is not None
+
+    def required(self, version: Version) -> str:
+        """The requirement text for a *when* distribution at *version*.
+
+        ``require`` may name ``{major}`` and ``{minor}`` of that version, so one
+        rule says "tensorflow-text X.Y needs tensorflow X.Y".
+        """
+        assert self.require is not None
+        return self.require.format(major=version.major, minor=version.minor)
+
+    def requirement_for(self, version: Version) -> Requirement:
+        return Requirement(self.required(version))
+
+    def applies_to(self, name: str, version: Version) -> bool:
+        return canonicalize_name(self.when.name) == canonicalize_name(name) and self.when.specifier.contains(version, prereleases=True)
 
     def describe_effect(self) -> str:
         if self.require is not None:
             return f"{self.require} when {self.when}"
-        return f"no {self.forbid} with {self.when}"
+        if self.forbid is not None:
+            return f"no {self.forbid} with {self.when}"
+        if self.needs is not None:
+            return f"{self.needs} installed with {self.when}"
+        return f"macOS {self.macos} for {self.when}"
 
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "when": str(self.when),
-            "require": None if self.require is None else str(self.require),
+            "require": self.require,
             "forbid": self.forbid,
+            "needs": self.needs,
+            "macos": None if self.macos is None else str(self.macos),
             "summary": self.summary,
             "sources": list(self.sources),
             "verified": self.verified,
         }
 
 
-def _requirement(text: object, where: str) -> Requirement:
-    if not isinstance(text, str):
-        raise ValueError(f"{where}: expected a requirement string, got {text!r}")
+@dataclasses.dataclass(frozen=True)
+class Coverage(Cited):
+    """The newest release of *project* the rules were checked against."""
+
+    project: str = ""
+    through: Version = Version("0")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack(Cited):
+    """How to install a framework for one accelerator on some platforms.
+
+    :param platforms: target preset names (``macos-arm64`` ...).
+    :param packages: what to ask pip for.
+    :param index_url: a vendor wheel index that replaces the default one.
+    :param cuda: the CUDA version the wheels are built for (``cuda`` stacks).
+    :param releases: the framework releases this stack applies to.
+    :param macos: the oldest macOS the accelerator works on.
+    """
+
+    framework: str = ""
+    accelerator: str = ""
+    platforms: tuple[str, ...] = ()
+    packages: tuple[Requirement, ...] = ()
+    index_url: str | None = None
+    cuda: Version | None = None
+    releases: SpecifierSet = SpecifierSet()
+    macos: Version | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PythonSupport(Cited):
+    """The CPython versions releases *releases* of *project* support."""
+
+    project: str = ""
+    releases: SpecifierSet = SpecifierSet()
+    python: SpecifierSet = SpecifierSet()
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformSupport(Cited):
+    """The releases of *project* that publish wheels for *platform*."""
+
+    project: str = ""
+    platform: str = ""
+    releases: SpecifierSet = SpecifierSet()
+
+
+@dataclasses.dataclass(frozen=True)
+class PipNeed(Cited):
+    """The oldest pip that reads this OS's wheel tags as framework wheels use them."""
+
+    os: str = ""
+    pip: Version = Version("0")
+
+
+@dataclasses.dataclass(frozen=True)
+class DriverNeed(Cited):
+    """The oldest NVIDIA driver that runs software built with CUDA *cuda_major*.x."""
+
+    cuda_major: int = 0
+    linux: Version = Version("0")
+    windows: Version = Version("0")
+
+
+@dataclasses.dataclass(frozen=True)
+class Replacement(Cited):
+    """*old* has a successor: *new*."""
+
+    old: str = ""
+    new: str = ""
+    releases: SpecifierSet = SpecifierSet()
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature(Cited):
+    """An error message wheelwise recognises.
+
+    :param pattern: compiled with ``re.MULTILINE``; matched against the log.
+    :param title: what happened, one line.
+    :param cause: why.
+    :param fix: what to do, in words.
+    :param commands: shell commands that fix it, where there are any.
+    :param context: host facts worth adding when run on the affected machine
+        (``rosetta``, ``arch``, ``python``, ``nvidia``).
+    """
+
+    pattern: re.Pattern[str] = re.compile("")
+    title: str = ""
+    cause: str = ""
+    fix: str = ""
+    commands: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "cause": self.cause,
+            "fix": self.fix,
+            "commands": list(self.commands),
+            "sources": list(self.sources),
+            "verified": self.verified,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Knowledge:
+    """Everything wheelwise knows that the index cannot tell."""
+
+    constraints: tuple[Constraint, ...]
+    coverage: tuple[Coverage, ...]
+    stacks: tuple[Stack, ...]
+    python_support: tuple[PythonSupport, ...]
+    platform_support: tuple[PlatformSupport, ...]
+    pip_needs: tuple[PipNeed, ...]
+    driver_needs: tuple[DriverNeed, ...]
+    replacements: tuple[Replacement, ...]
+    signatures: tuple[Signature, ...]
+
+    def covered_through(self, project: str) -> Coverage | None:
+        name = canonicalize_name(project)
+        return next((c for c in self.coverage if c.project == name), None)
+
+    def driver_for(self, cuda: Version) -> DriverNeed | None:
+        return next((d for d in self.driver_needs if d.cuda_major == cuda.major), None)
+
+    def replacement_for(self, project: str, version: Version | None = None) -> Replacement | None:
+        name = canonicalize_name(project)
+        for r in self.replacements:
+            if r.old == name and (version is None or r.releases.contains(version, prereleases=True)):
+                return r
+        return None
+
+
+# -- validation --------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class _Entry:
+    """Typed access to one TOML table; every failure names the file and entry."""
+
+    def __init__(self, data: Mapping[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def fail(self, message: str) -> KnowledgeError:
+        return KnowledgeError(f"{self.where}: {message}")
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"'{key}' must be a non-empty string")
+        return value
+
+    def optional(self, key: str, convert: Callable[[str], _T]) -> _T | None:
+        return None if key not in self.data else self.parse(key, convert)
+
+    def parse(self, key: str, convert: Callable[[str], _T]) -> _T:
+        text = self.text(key)
+        try:
+            return convert(text)
+        except (InvalidRequirement, InvalidSpecifier, InvalidVersion, re.error, ValueError) as exc:
+            raise self.fail(f"'{key}' = {text!r} does not parse: {exc}") from exc
+
+    def texts(self, key: str, *, required: bool = True) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(f"'{key}' must be a list of strings")
+        if required and not value:
+            raise self.fail(f"'{key}' must not be empty")
+        return tuple(value)
+
+    def choice(self, key: str, allowed: Sequence[str]) -> str:
+        value = self.text(key)
+        if value not in allowed:
+            raise self.fail(f"'{key}' = {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def cited(self) -> dict[str, Any]:
+        sources = self.texts("sources")
+        for url in sources:
+            if not url.startswith("https://") or " " in url:
+                raise self.fail(f"source {url!r} is not an https URL")
+        verified = self.data.get("verified")
+        if not isinstance(verified, str) or not _DATE.match(verified):
+            raise self.fail("'verified' must be the date the sources were checked, as YYYY-MM-DD")
+        return {"id": self.text("id"), "summary": self.text("summary"), "sources": sources, "verified": verified}
+
+
+def _name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", text):
+        raise ValueError("not a project name")
+    return canonicalize_name(text)
+
+
+def _platforms(entry: _Entry) -> tuple[str, ...]:
+    from ..target import PRESETS
+
+    platforms = entry.texts("platforms")
+    for p in platforms:
+        if p not in PRESETS:
+            raise entry.fail(f"platform {p!r} is not one of {', '.join(PRESETS)}")
+    return platforms
+
+
+def _constraint(e: _Entry) -> Constraint:
+    kinds = [k for k in ("require", "forbid", "needs", "macos") if k in e.data]
+    if len(kinds) != 1:
+        raise e.fail("give exactly one of 'require', 'forbid', 'needs' and 'macos'")
+    return Constraint(
+        **e.cited(),
+        when=e.parse("when", Requirement),
+        require=e.optional("require", _template),
+        forbid=e.optional("forbid", _name),
+        needs=e.optional("needs", _name),
+        macos=e.optional("macos", SpecifierSet),
+    )
+
+
+def _template(text: str) -> str:
     try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        raise ValueError(f"{where}: {exc}") from exc
+        Requirement(text.format(major=1, minor=2))
+    except (KeyError, IndexError) as exc:
+        raise ValueError(f"unknown placeholder {exc}; use {{major}} and {{minor}}") from exc
+    return text
+
+
+def _coverage(e: _Entry) -> Coverage:
+    return Coverage(**e.cited(), project=e.parse("project", _name), through=e.parse("through", Version))
+
+
+def _stack(e: _Entry) -> Stack:
+    packages = tuple(Requirement(p) for p in e.texts("packages"))
+    index_url = e.data.get("index_url")
+    if index_url is not None and (not isinstance(index_url, str) or not index_url.startswith("https://")):
+        raise e.fail("'index_url' must be an https URL")
+    return Stack(
+        **e.cited(),
+        framework=e.choice("framework", FRAMEWORKS),
+        accelerator=e.choice("accelerator", ACCELERATORS),
+        platforms=_platforms(e),
+        packages=packages,
+        index_url=index_url,
+        cuda=e.optional("cuda", Version),
+        releases=e.parse("releases", SpecifierSet),
+        macos=e.optional("macos", Version),
+    )
+
+
+def _python_support(e: _Entry) -> PythonSupport:
+    return PythonSupport(
+        **e.cited(), project=e.parse("project", _name), releases=e.parse("releases", SpecifierSet), python=e.parse("python", SpecifierSet)
+    )
+
+
+def _platform_support(e: _Entry) -> PlatformSupport:
+    (platform,) = _platforms(_Entry({"platforms": [e.text("platform")]}, e.where))
+    return PlatformSupport(**e.cited(), project=e.parse("project", _name), platform=platform, releases=e.parse("releases", SpecifierSet))
+
+
+def _pip_need(e: _Entry) -> PipNeed:
+    return PipNeed(**e.cited(), os=e.choice("os", ("macos", "linux", "windows")), pip=e.parse("pip", Version))
+
+
+def _driver_need(e: _Entry) -> DriverNeed:
+    major = e.data.get("cuda_major")
+    if not isinstance(major, int) or major < 1:
+        raise e.fail("'cuda_major' must be a positive integer")
+    return DriverNeed(**e.cited(), cuda_major=major, linux=e.parse("linux", Version), windows=e.parse("windows", Version))
+
+
+def _replacement(e: _Entry) -> Replacement:
+    return Replacement(
+        **e.cited(), old=e.parse("old", _name), new=e.parse("new", _name), releases=SpecifierSet(e.data.get("releases", ""))
+    )
+
+
+_CONTEXTS = ("rosetta", "arch", "python", "nvidia")
+
+
+def _signature(e: _Entry) -> Signature:
+    context = e.texts("context", required=False)
+    for c in context:
+        if c not in _CONTEXTS:
+            raise e.fail(f"context {c!r} is not one of {', '.join(_CONTEXTS)}")
+    return Signature(
+        **e.cited(),
+        pattern=e.parse("pattern", lambda p: re.compile(p, re.MULTILINE)),
+        title=e.text("title"),
+        cause=e.text("cause"),
+        fix=e.text("fix"),
+        commands=e.texts("commands", required=False),
+        context=context,
+    )
+
+
+def _entries(text: str, source: str, table: str, build: Callable[[_Entry], _T]) -> tuple[_T, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeError(f"{source}: not valid TOML: {exc}") from exc
+    found = []
+    seen: set[str] = set()
+    for number, raw in enumerate(data.get(table, []), start=1):
+        where = f"{source} [[{table}]] #{number}" + (f" ({raw['id']})" if isinstance(raw.get("id"), str) else "")
+        entry = build(_Entry(raw, where))
+        ident = getattr(entry, "id", None)
+        if ident in seen:
+            raise KnowledgeError(f"{where}: id {ident!r} is used twice")
+        seen.add(str(ident))
+        found.append(entry)
+    return tuple(found)
+
+
+def _read(name: str) -> str:
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
 
 
 def parse_constraints(text: str, source: str = "constraints.toml") -> tuple[Constraint, ...]:
     """Parse and validate constraint rules; every rule must cite a source and a date."""
-    data = tomllib.loads(text)
-    rules = []
-    for number, rule in enumerate(data.get("rule", []), start=1):
-        where = f"{source} rule {number} ({rule.get('id', '?')})"
-        sources = rule.get("sources") or []
-        if not sources or not all(isinstance(s, str) and s.startswith("https://") for s in sources):
-            raise ValueError(f"{where}: every rule needs https sources")
-        if not rule.get("verified"):
-            raise ValueError(f"{where}: every rule needs the date it was verified")
-        if ("require" in rule) == ("forbid" in rule):
-            raise ValueError(f"{where}: give exactly one of 'require' and 'forbid'")
-        rules.append(
-            Constraint(
-                id=str(rule["id"]),
-                when=_requirement(rule.get("when"), where),
-                summary=str(rule["summary"]),
-                sources=tuple(sources),
-                verified=str(rule["verified"]),
-                require=_requirement(rule["require"], where) if "require" in rule else None,
-                forbid=str(rule["forbid"]) if "forbid" in rule else None,
-            )
-        )
-    return tuple(rules)
+    return _entries(text, source, "rule", _constraint)
+
+
+def parse_signatures(text: str, source: str = "signatures.toml") -> tuple[Signature, ...]:
+    return _entries(text, source, "signature", _signature)
+
+
+def load_files(files: Mapping[str, str]) -> Knowledge:
+    """Build :class:`Knowledge` from file name -> TOML text (the shipped files by default)."""
+
+    def get(name: str, table: str, build: Callable[[_Entry], _T]) -> tuple[_T, ...]:
+        return _entries(files[name], name, table, build)
+
+    knowledge = Knowledge(
+        constraints=get("constraints.toml", "rule", _constraint),
+        coverage=get("constraints.toml", "coverage", _coverage),
+        stacks=get("stacks.toml", "stack", _stack),
+        python_support=get("support.toml", "python", _python_support),
+        platform_support=get("support.toml", "platform", _platform_support),
+        pip_needs=get("support.toml", "pip", _pip_need),
+        driver_needs=get("support.toml", "driver", _driver_need),
+        replacements=get("replacements.toml", "replacement", _replacement),
+        signatures=get("signatures.toml", "signature", _signature),
+    )
+    covered = {c.project for c in knowledge.coverage}
+    for rule in knowledge.constraints:
+        if canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
+            raise KnowledgeError(f"constraints.toml ({rule.id}): neither project has a [[coverage]] entry saying how far the rules go")
+    return knowledge
+
+
+DATA_FILES = ("constraints.toml", "stacks.toml", "support.toml", "replacements.toml", "signatures.toml")
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> Knowledge:
+    """The knowledge shipped with wheelwise, validated (once per process)."""
+    return load_files({name: _read(name) for name in DATA_FILES})
 
 
 def load_constraints() -> tuple[Constraint, ...]:
-    """The constraint rules shipped with wheelwise."""
-    text = resources.files(__name__).joinpath("constraints.toml").read_text(encoding="utf-8")
-    return parse_constraints(text)
+    """The constraint rules shipped with wheelwise (those resolution applies)."""
+    return tuple(rule for rule in load().constraints if rule.narrows_resolution)

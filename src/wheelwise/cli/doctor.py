@@ -1,0 +1,81 @@
+"""``wheelwise doctor``: what is wrong with this machine's Python setup, and the fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.markup import escape
+
+from ..errors import BadInputError
+from ..doctor import Report, Status, diagnose, statuses
+from ..facts import collect, load_facts
+from ..knowledge import load
+from .render import console, print_json
+
+__all__ = ["register"]
+
+_MARKS = {Status.OK: "[green]✓[/]", Status.INFO: "[cyan]i[/]", Status.WARN: "[yellow]![/]", Status.FAIL: "[bold red]✗[/]"}
+_TITLES = {
+    "machine": "Machine",
+    "python": "Python interpreter",
+    "environment": "Environment",
+    "pip": "pip",
+    "extensions": "Compiled extension modules",
+    "frameworks": "ML frameworks",
+    "accelerators": "Accelerators",
+    "distributions": "Installed distributions",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "doctor",
+        help="diagnose a Python's ML setup, with a fix for every problem",
+        description="Examine an interpreter and its machine (architecture, Rosetta, pip, extension modules, "
+        "framework pairs, accelerators, broken requirements) and say what to fix.",
+    )
+    parser.add_argument("--python", metavar="PATH", help="the interpreter to examine (default: the active venv's, else python3 on PATH)")
+    parser.add_argument("--facts", metavar="FILE", help="analyse facts collected elsewhere with --collect ('-' reads stdin)")
+    parser.add_argument("--collect", action="store_true", help="print the probe's facts as JSON and stop")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.facts and (args.python or args.collect):
+        raise BadInputError("--facts analyses saved facts; it cannot be combined with --python or --collect")
+    data = load_facts(args.facts) if args.facts else collect(args.python)
+    if args.collect:
+        json.dump(data, sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
+        return 0
+    report = diagnose(data, load())
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        render(report)
+    return 1 if report.failed else 0
+
+
+def render(report: Report) -> None:
+    out = console()
+    out.print(f"wheelwise doctor: {escape(report.python)}\n")
+    for category, findings in report.by_category():
+        worst = statuses(findings)
+        out.print(f"[{_MARKS[worst]}] [bold]{_TITLES[category]}[/]")
+        for finding in findings:
+            out.print(f"    {_MARKS[finding.status]} {escape(finding.title)}")
+            if finding.status is Status.OK:
+                continue
+            for line in finding.details:
+                out.print(f"        {escape(line)}")
+            for i, command in enumerate(finding.fix):
+                out.print(f"        {'fix: ' if i == 0 else '     '}[bold]{escape(command)}[/]")
+            for source in finding.sources[:2]:
+                out.print(f"        [dim]source: {escape(source)}[/]")
+    counts = report.counts()
+    problems = counts["fail"] + counts["warn"]
+    summary = f"{counts['fail']} failing, {counts['warn']} warning(s), {counts['ok']} ok, {counts['info']} note(s)"
+    out.print(f"\n{'[bold red]✗[/]' if counts['fail'] else '[green]•[/]'} {'No issues found.' if not problems else summary}")

@@ -1,0 +1,563 @@
+"""Doctor: checks over host facts and knowledge, each finding with its fix.
+
+:func:`diagnose` takes a facts document (see :mod:`wheelwise.facts`) and the
+knowledge base and returns findings grouped by category.  A fact the probe
+could not read gives an ``info`` finding that says so; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .facts import HostFacts, same_arch
+from .knowledge import FRAMEWORKS, Knowledge
+
+__all__ = ["CATEGORIES", "Finding", "Report", "Status", "diagnose"]
+
+
+class Status(str, enum.Enum):
+    OK = "ok"
+    INFO = "info"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return ("ok", "info", "warn", "fail").index(self.value)
+
+
+#: categories in the order the report shows them
+CATEGORIES = ("machine", "python", "environment", "pip", "extensions", "frameworks", "accelerators", "distributions")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One check's outcome.
+
+    :param check: a stable id (``rosetta``, ``wrong-arch-extensions`` ...).
+    :param fix: shell commands that fix it, in order.
+    :param sources: where the knowledge behind the check comes from.
+    """
+
+    category: str
+    check: str
+    status: Status
+    title: str
+    details: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "check": self.check,
+            "status": self.status.value,
+            "title": self.title,
+            "details": list(self.details),
+            "fix": list(self.fix),
+            "sources": list(self.sources),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    python: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status is Status.FAIL for f in self.findings)
+
+    def by_category(self) -> Iterator[tuple[str, list[Finding]]]:
+        for category in CATEGORIES:
+            found = [f for f in self.findings if f.category == category]
+            if found:
+                yield category, found
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(1 for f in self.findings if f.status is s) for s in Status}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": "wheelwise.doctor/1",
+            "python": self.python,
+            "ok": not self.failed,
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def diagnose(data: Mapping[str, Any], knowledge: Knowledge) -> Report:
+    facts = HostFacts(data)
+    checks = (
+        _machine,
+        _rosetta,
+        _python_support,
+        _environment,
+        _pip,
+        _extensions,
+        _framework_pairs,
+        _constraints,
+        _replacements,
+        _accelerators,
+        _broken_requirements,
+        _unreadable,
+    )
+    findings: list[Finding] = []
+    for check in checks:
+        findings.extend(check(facts, knowledge))
+    return Report(facts.describe_python(), tuple(findings))
+
+
+# -- machine and interpreter -----------------------------------------------------
+
+
+def _machine(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    system = facts.get("os", "system") or "unknown OS"
+    version = facts.get("os", "version") or ""
+    parts = [f"{system} {version}".strip(), f"hardware {facts.hardware_arch or 'unknown'}"]
+    if facts.get("hardware", "cpu"):
+        parts.append(str(facts.get("hardware", "cpu")))
+    if facts.glibc:
+        parts.append(f"glibc {facts.glibc}")
+    features = facts.get("hardware", "cpu_features") or {}
+    missing = [name for name, present in features.items() if present is False and name in ("avx", "avx2")]
+    yield Finding("machine", "machine", Status.OK, ", ".join(parts))
+    if missing and facts.python_arch == "x86_64":
+        yield Finding(
+            "machine",
+            "cpu-features",
+            Status.WARN,
+            f"this CPU (as the Python sees it) lacks {', '.join(missing).upper()}: x86_64 TensorFlow wheels need AVX",
+            details=("under Rosetta 2 before macOS 15, and on some emulators and old CPUs, AVX is missing",),
+            sources=("https://github.com/tensorflow/docs/blob/master/site/en/install/pip.md",),
+        )
+
+
+def _rosetta(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    if facts.os_name != "macos":
+        return
+    rosetta = facts.rosetta
+    build = facts.get("interpreter", "build_archs") or []
+    if rosetta is None:
+        yield Finding("python", "rosetta", Status.INFO, "cannot tell whether this Python runs under Rosetta 2")
+        return
+    if rosetta:
+        universal = "arm64" in build
+        fix = (
+            (f"arch -arm64 {facts.get('interpreter', 'executable')} -m venv .venv",)
+            if universal
+            else ("install a native arm64 Python (python.org universal2 installer, or Homebrew under /opt/homebrew)", "arch -arm64 /usr/bin/python3 -m venv .venv")
+        )
+        yield Finding(
+            "python",
+            "rosetta",
+            Status.FAIL,
+            "this Python is x86_64 running under Rosetta 2 on Apple silicon",
+            details=(
+                f"build: {'+'.join(build) or 'unknown'}; it installs x86_64 wheels, runs them translated (much slower, no AVX before macOS 15) and cannot use the GPU through Metal",
+                "universal2 build: run it as arm64 with 'arch -arm64'" if universal else "this build has no arm64 code: a different Python is needed",
+            ),
+            fix=fix,
+            sources=("https://developer.apple.com/documentation/apple-silicon/about-the-rosetta-translation-environment",),
+        )
+    elif facts.get("hardware", "apple_silicon"):
+        yield Finding("python", "rosetta", Status.OK, f"native {facts.python_arch} Python on Apple silicon (build: {'+'.join(build) or 'unknown'})")
+    else:
+        yield Finding("python", "rosetta", Status.OK, "Intel Mac: no Rosetta involved")
+
+
+def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    version = facts.python_version
+    if version is None:
+        return
+    short = Version(f"{version.major}.{version.minor}")
+    platform = facts.platform
+    supported, unsupported, sources = [], [], []
+    for framework in FRAMEWORKS:
+        ended = next(
+            (p for p in knowledge.platform_support if platform == p.platform and p.project in (framework, f"{framework}lib") and "<" in str(p.releases)),
+            None,
+        )
+        if ended is not None:
+            unsupported.append(f"{framework}: no wheels for {platform} after {str(ended.releases).lstrip('<=')} ({ended.summary})")
+            sources.append(ended.sources[0])
+            continue
+        rules = [r for r in knowledge.python_support if r.project == framework]
+        if not rules:
+            continue
+        newest = max(rules, key=lambda r: _floor(r.releases))
+        if newest.python.contains(short, prereleases=True):
+            supported.append(framework)
+        else:
+            unsupported.append(f"{framework}: {newest.summary}; Python {short} is outside {newest.python}")
+            sources.append(newest.sources[0])
+    if facts.get("interpreter", "bits") == 32:
+        yield Finding("python", "python-version", Status.FAIL, "32-bit Python: no ML framework publishes 32-bit wheels", fix=("install a 64-bit Python",))
+    if unsupported:
+        yield Finding(
+            "python",
+            "python-version",
+            Status.WARN,
+            f"Python {short} on {platform or 'this platform'} is not supported by the newest release of: {', '.join(u.split(':')[0] for u in unsupported)}",
+            details=tuple(unsupported),
+            fix=(f"wheelwise check {' '.join(u.split(':')[0] for u in unsupported)} -t host -p all",),
+            sources=tuple(dict.fromkeys(sources)),
+        )
+    if supported:
+        yield Finding("python", "python-version", Status.OK, f"Python {short} is supported by the newest {', '.join(supported)}")
+
+
+def _floor(spec: SpecifierSet) -> Version:
+    floors = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", "==", "~=", ">")]
+    return max(floors, default=Version("0"))
+
+
+def _environment(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    interp = facts.data.get("interpreter", {})
+    origin = interp.get("origin") or "unknown"
+    if interp.get("venv"):
+        yield Finding("environment", "venv", Status.OK, f"virtual environment at {interp.get('prefix')} (base Python from {origin})")
+    elif interp.get("conda"):
+        yield Finding("environment", "venv", Status.OK, f"conda environment at {interp.get('prefix')}")
+    else:
+        yield Finding(
+            "environment",
+            "venv",
+            Status.WARN,
+            f"not in a virtual environment: packages go into the {origin} Python at {interp.get('prefix')}",
+            details=("installs there are shared by every project and may fight the OS package manager",),
+            fix=("python3 -m venv .venv", ". .venv/bin/activate"),
+            sources=("https://peps.python.org/pep-0668/",),
+        )
+
+
+def _pip(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    version = facts.pip_version
+    if version is None:
+        yield Finding("pip", "pip", Status.WARN, "pip is not installed in this interpreter", fix=("python -m ensurepip --upgrade",))
+        return
+    need = next((p for p in knowledge.pip_needs if p.os == facts.os_name), None)
+    if need is not None and version < need.pip:
+        yield Finding(
+            "pip",
+            "pip",
+            Status.FAIL,
+            f"pip {version} is too old for this platform's framework wheels (needs {need.pip} or later)",
+            details=(need.summary,),
+            fix=("python -m pip install --upgrade pip",),
+            sources=need.sources,
+        )
+    else:
+        tags = facts.get("tags") or {}
+        first = (tags.get("first") or ["?"])[0]
+        yield Finding("pip", "pip", Status.OK, f"pip {version}; first wheel tag {first} of {tags.get('count', '?')}")
+
+
+def _extensions(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    if "extensions" not in facts.data:
+        return
+    arch = facts.python_arch
+    wrong: dict[str, list[str]] = {}
+    total = 0
+    for ext in facts.data.get("extensions") or []:
+        total += 1
+        archs = ext.get("archs") or []
+        if not any(same_arch(a, arch) for a in archs):
+            wrong.setdefault(str(ext.get("top", "?")), []).append(f"{ext.get('path')} ({'+'.join(archs)})")
+    if not wrong:
+        yield Finding("extensions", "wrong-arch-extensions", Status.OK, f"{total} compiled modules, all {arch}")
+        return
+    owners = _owners(facts, wrong)
+    details = []
+    for top, files in wrong.items():
+        details.append(f"{top}: {files[0]}" + (f" and {len(files) - 1} more" if len(files) > 1 else ""))
+    yield Finding(
+        "extensions",
+        "wrong-arch-extensions",
+        Status.FAIL,
+        f"{sum(len(v) for v in wrong.values())} compiled module(s) are not {arch}: importing them fails with 'incompatible architecture'",
+        details=tuple(details),
+        fix=(f"python -m pip install --force-reinstall --no-cache-dir {' '.join(owners)}",),
+        sources=("https://github.com/tensorflow/tensorflow/issues/57483",),
+    )
+
+
+def _owners(facts: HostFacts, wrong: Mapping[str, list[str]]) -> list[str]:
+    """Distribution names for top-level import names (best effort: the name itself)."""
+    names = []
+    for top in wrong:
+        key = canonicalize_name(top.split(".")[0].lstrip("_"))
+        entry = facts.installed.get(key)
+        names.append(entry[0] if entry else top.split(".")[0])
+    return sorted(dict.fromkeys(names))
+
+
+# -- frameworks ------------------------------------------------------------------
+
+
+def _framework_pairs(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    tf, tfm = facts.version_of("tensorflow"), facts.version_of("tensorflow-macos")
+    if tf is not None and tfm is not None:
+        if tf.release[:2] != tfm.release[:2]:
+            yield Finding(
+                "frameworks",
+                "tensorflow-and-tensorflow-macos",
+                Status.FAIL,
+                f"tensorflow {tf} and tensorflow-macos {tfm} are both installed: they write the same 'tensorflow' package",
+                details=("whichever was installed last overwrote the other's files",),
+                fix=("python -m pip uninstall -y tensorflow tensorflow-macos", "python -m pip install tensorflow"),
+                sources=("https://github.com/tensorflow/tensorflow/issues/61382",),
+            )
+        else:
+            yield Finding("frameworks", "tensorflow-and-tensorflow-macos", Status.INFO, f"tensorflow {tf} with tensorflow-macos {tfm} (same release: the macOS shim)")
+    for framework in ("tensorflow", "torch", "jax", "jaxlib"):
+        version = facts.version_of(framework)
+        if version is not None:
+            yield Finding("frameworks", f"installed-{framework}", Status.OK, f"{framework} {version} installed")
+
+
+def _constraints(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    if not facts.collected:
+        return
+    for rule in knowledge.constraints:
+        version = facts.version_of(rule.when.name)
+        if version is None or not rule.applies_to(rule.when.name, version):
+            continue
+        trigger = f"{rule.when.name} {version}"
+        sources = rule.sources
+        if rule.require is not None:
+            required = rule.requirement_for(version)
+            other = facts.version_of(required.name)
+            if other is not None and not required.specifier.contains(other, prereleases=True):
+                yield Finding(
+                    "frameworks",
+                    rule.id,
+                    Status.FAIL,
+                    f"{trigger} does not work with {required.name} {other}: it needs {required}",
+                    details=(rule.summary,),
+                    fix=(f"python -m pip install '{required}'",),
+                    sources=sources,
+                )
+        elif rule.forbid is not None:
+            other = facts.version_of(rule.forbid)
+            if other is not None:
+                yield Finding(
+                    "frameworks",
+                    rule.id,
+                    Status.FAIL,
+                    f"{rule.forbid} {other} is installed with {trigger}, which it cannot work with",
+                    details=(rule.summary,),
+                    fix=_forbid_fix(rule.forbid, rule.when, knowledge),
+                    sources=sources,
+                )
+        elif rule.needs is not None and not facts.has(rule.needs):
+            yield Finding(
+                "frameworks",
+                rule.id,
+                Status.FAIL,
+                f"{trigger} is installed without {rule.needs}",
+                details=(rule.summary,),
+                fix=(f"python -m pip install {rule.needs}",),
+                sources=sources,
+            )
+        elif rule.macos is not None and facts.os_name == "macos":
+            os_version = facts.os_version
+            if os_version is not None and not rule.macos.contains(os_version, prereleases=True):
+                yield Finding(
+                    "frameworks",
+                    rule.id,
+                    Status.FAIL,
+                    f"{trigger} needs macOS {rule.macos}; this is macOS {os_version}",
+                    details=(rule.summary,),
+                    fix=("upgrade macOS",),
+                    sources=sources,
+                )
+    for cover in knowledge.coverage:
+        version = facts.version_of(cover.project)
+        if version is not None and version > cover.through:
+            yield Finding(
+                "frameworks",
+                f"{cover.project}-unknown",
+                Status.WARN,
+                f"{cover.project} {version} is newer than wheelwise's knowledge ({cover.through}): compatibility unknown",
+                details=(cover.summary,),
+                sources=cover.sources,
+            )
+
+
+def _forbid_fix(forbidden: str, when: Requirement, knowledge: Knowledge) -> tuple[str, ...]:
+    """Either remove the forbidden project, or go back to a release it works with."""
+    ceilings = [s.version for s in when.specifier if s.operator == ">="]
+    fix = [f"python -m pip uninstall -y {forbidden}"]
+    if ceilings:
+        fix.append(f"or keep {forbidden}: python -m pip install '{when.name}<{ceilings[0]}'")
+    return tuple(fix)
+
+
+def _replacements(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    for name, (display, version, _) in facts.installed.items():
+        replacement = knowledge.replacement_for(name, version)
+        if replacement is not None and not facts.has(replacement.new):
+            yield Finding(
+                "frameworks",
+                replacement.id,
+                Status.WARN,
+                f"{display} {version} has a successor: {replacement.new}",
+                details=(replacement.summary,),
+                fix=(f"python -m pip install {replacement.new}",),
+                sources=replacement.sources,
+            )
+
+
+# -- accelerators -------------------------------------------------------------------
+
+
+def _cuda_builds(facts: HostFacts) -> list[tuple[str, Version | None]]:
+    """(framework, CUDA version or None if unknown) for every CUDA build installed."""
+    builds: list[tuple[str, Version | None]] = []
+    torch = facts.get("frameworks", "torch") or {}
+    if torch.get("cuda"):
+        builds.append((f"torch {facts.version_of('torch') or ''}".strip(), _v(torch["cuda"])))
+    tf = facts.get("frameworks", "tensorflow") or {}
+    # every Linux tensorflow wheel is a CUDA build; it is one in use only with the and-cuda libraries
+    if tf.get("is_cuda_build") and any(facts.has(f"nvidia-cuda-runtime-cu{major}") for major in ("11", "12", "13")):
+        builds.append((f"tensorflow {facts.version_of('tensorflow') or ''} (and-cuda)".strip(), _v(tf.get("cuda"))))
+    for name in facts.installed:
+        if name.startswith("jax-cuda") and name.endswith(("-plugin", "-pjrt")) and name[8:].split("-")[0].isdigit():
+            major = name[8:].split("-")[0]
+            builds.append((f"{name} {facts.version_of(name)}", Version(f"{major}.0")))
+            break
+    return builds
+
+
+def _v(text: object) -> Version | None:
+    try:
+        return Version(str(text))
+    except InvalidVersion:
+        return None
+
+
+def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    if "accelerators" not in facts.data:
+        return
+    nvidia = facts.nvidia
+    builds = _cuda_builds(facts)
+    if nvidia is not None:
+        gpus = ", ".join(str(g.get("name")) for g in nvidia.get("gpus") or []) or "no GPU listed"
+        yield Finding("accelerators", "nvidia", Status.OK, f"NVIDIA driver {nvidia.get('driver') or 'unknown'} (CUDA {nvidia.get('cuda') or 'unknown'}): {gpus}")
+    apple = facts.apple_gpu
+    if apple is not None:
+        cores = f", {apple.get('cores')} cores" if apple.get("cores") else ""
+        yield Finding("accelerators", "apple-gpu", Status.OK, f"Apple GPU {apple.get('model')}{cores}")
+    if nvidia is None and apple is None:
+        yield Finding("accelerators", "no-accelerator", Status.INFO, "no GPU found (no nvidia-smi, no Apple GPU): frameworks run on the CPU")
+    for build, cuda in builds:
+        if nvidia is None:
+            yield Finding(
+                "accelerators",
+                "cuda-without-driver",
+                Status.FAIL,
+                f"{build} is a CUDA {cuda or ''} build, but no NVIDIA driver was found: it will only use the CPU".replace("  ", " "),
+                details=("nvidia-smi is not on PATH; without the driver the CUDA libraries cannot reach a GPU",),
+                fix=("install the NVIDIA driver (and check 'nvidia-smi')", "or install the CPU build: wheelwise plan " + build.split()[0].split("-")[0] + " --accelerator cpu"),
+            )
+            continue
+        driver = _v(nvidia.get("driver"))
+        need = knowledge.driver_for(cuda) if cuda is not None else None
+        key = "windows" if facts.os_name == "windows" else "linux"
+        if driver is not None and need is not None and driver < getattr(need, key):
+            yield Finding(
+                "accelerators",
+                "driver-too-old",
+                Status.FAIL,
+                f"{build} needs an NVIDIA driver {getattr(need, key)} or later for CUDA {cuda}; this driver is {driver}",
+                details=(need.summary,),
+                fix=("update the NVIDIA driver", f"or install a build for an older CUDA: wheelwise plan {build.split()[0]} --accelerator cuda"),
+                sources=need.sources,
+            )
+        elif driver is not None and need is not None:
+            yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {driver} runs CUDA {cuda}")
+    if apple is not None and facts.os_name == "macos" and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
+        yield Finding(
+            "accelerators",
+            "tensorflow-without-metal",
+            Status.INFO,
+            "TensorFlow is installed without tensorflow-metal: it will not use the Apple GPU",
+            fix=("wheelwise plan tensorflow --accelerator metal",),
+            sources=("https://developer.apple.com/metal/tensorflow-plugin/",),
+        )
+    torch = facts.version_of("torch")
+    if apple is not None and torch is not None and facts.os_version is not None:
+        stack = next((s for s in knowledge.stacks if s.accelerator == "mps" and s.releases.contains(torch, prereleases=True)), None)
+        if stack is not None and stack.macos is not None and facts.os_version < stack.macos:
+            yield Finding(
+                "accelerators",
+                "mps-macos",
+                Status.WARN,
+                f"torch {torch} uses the MPS GPU backend only on macOS {stack.macos} or later; this is macOS {facts.os_version}",
+                details=(stack.summary,),
+                fix=("upgrade macOS, or install an older torch",),
+                sources=stack.sources,
+            )
+
+
+# -- what pip check reports ------------------------------------------------------------
+
+
+def _broken_requirements(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    if not facts.collected:
+        return
+    markers = {str(k): str(v) for k, v in (facts.data.get("markers") or {}).items()}
+    problems: list[str] = []
+    fixes: list[str] = []
+    for name, (display, version, requires) in sorted(facts.installed.items()):
+        for text in requires:
+            try:
+                req = Requirement(text)
+                if req.marker is not None and not req.marker.evaluate({**markers, "extra": ""}):
+                    continue
+            except (InvalidRequirement, InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+                continue
+            have = facts.installed.get(canonicalize_name(req.name))
+            if have is None:
+                problems.append(f"{display} {version} requires {req.name}, which is not installed")
+                fixes.append(_without_marker(req))
+            elif have[1] is not None and not req.specifier.contains(have[1], prereleases=True):
+                problems.append(f"{display} {version} has requirement {_without_marker(req)}, but you have {have[0]} {have[1]}")
+                fixes.append(_without_marker(req))
+    if problems:
+        yield Finding(
+            "distributions",
+            "broken-requirements",
+            Status.FAIL,
+            f"{len(problems)} broken requirement(s) among installed distributions (as 'pip check' reports)",
+            details=tuple(problems),
+            fix=("python -m pip install " + " ".join(f"'{f}'" for f in dict.fromkeys(fixes)),),
+        )
+    else:
+        yield Finding("distributions", "broken-requirements", Status.OK, f"{len(facts.installed)} distributions, no broken requirements")
+
+
+def _without_marker(req: Requirement) -> str:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return f"{req.name}{extras}{req.specifier}"
+
+
+def _unreadable(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    for error in facts.errors:
+        yield Finding("machine", "unreadable", Status.INFO, f"could not read {error.get('fact')}: {error.get('reason')}")
+
+
+def statuses(findings: Sequence[Finding]) -> Status:
+    """The worst status among *findings* (what a category's mark shows)."""
+    return max((f.status for f in findings), key=lambda s: s.rank, default=Status.OK)
