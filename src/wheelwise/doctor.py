@@ -480,13 +480,13 @@ def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
                 "accelerators",
                 "driver-too-old",
                 Status.FAIL,
-                f"{build} needs an NVIDIA driver {getattr(need, key)} or later for CUDA {cuda}; this driver is {driver}",
+                f"{build} needs an NVIDIA driver {getattr(need, key)} or later for CUDA {cuda}; this driver is {nvidia.get('driver')}",
                 details=(need.summary,),
                 fix=("update the NVIDIA driver", f"or install a build for an older CUDA: wheelwise plan {build.split()[0]} --accelerator cuda"),
                 sources=need.sources,
             )
         elif driver is not None and need is not None:
-            yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {driver} runs CUDA {cuda}")
+            yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {nvidia.get('driver')} runs CUDA {cuda}")
     if apple is not None and facts.os_name == "macos" and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
         yield Finding(
             "accelerators",
