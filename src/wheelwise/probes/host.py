@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import sysconfig
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 SCHEMA = "wheelwise.facts/1"
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib")
@@ -144,7 +144,7 @@ def macos_hardware(sysctl: Callable[[str], Optional[str]], errors: Errors) -> Fa
 
 def linux_cpu(cpuinfo: str) -> Facts:
     brand = None
-    flags = set()  # type: set
+    flags = set()  # type: Set[str]
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         key = key.strip().lower()

@@ -1,0 +1,191 @@
+"""doctor: recorded facts of seven machines give the expected findings; the probe reads real binaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wheelwise.cli import main
+from wheelwise.doctor import Status, diagnose
+from wheelwise.knowledge import load
+from wheelwise.probes.host import binary_architectures, file_architectures, macos_hardware, parse_nvidia
+
+DATA = Path(__file__).parent / "data"
+FACTS = DATA / "facts"
+
+
+def findings(name: str) -> dict[str, Status]:
+    report = diagnose(json.loads((FACTS / f"{name}.json").read_text()), load())
+    found: dict[str, Status] = {}
+    for f in report.findings:
+        found[f.check] = max(found.get(f.check, Status.OK), f.status, key=lambda s: s.rank)
+    return found
+
+
+def problems(name: str) -> dict[str, Status]:
+    return {check: status for check, status in findings(name).items() if status in (Status.WARN, Status.FAIL)}
+
+
+def test_apple_silicon_native_with_a_working_metal_pair_is_clean() -> None:
+    found = findings("m1pro-native-tf-metal")
+    assert problems("m1pro-native-tf-metal") == {}
+    assert found["rosetta"] is Status.OK and found["apple-gpu"] is Status.OK
+    assert found["wrong-arch-extensions"] is Status.OK
+
+
+def test_same_mac_with_an_x86_64_python_under_rosetta() -> None:
+    found = problems("m1pro-rosetta")
+    assert found["rosetta"] is Status.FAIL
+    assert found["cpu-features"] is Status.WARN  # no AVX for x86_64 TensorFlow
+    report = diagnose(json.loads((FACTS / "m1pro-rosetta.json").read_text()), load())
+    rosetta = next(f for f in report.findings if f.check == "rosetta")
+    assert any("arch -arm64" in fix or "arm64 Python" in fix for fix in rosetta.fix)
+    assert report.failed
+
+
+def test_tensorflow_2_21_with_metal_1_2_0_fails_with_the_cited_rule() -> None:
+    found = problems("m1pro-tf221-metal120")
+    assert found == {"tensorflow-metal-1.2-needs-tf-below-2.20": Status.FAIL, "tensorflow-2.20-has-no-metal-plugin": Status.FAIL}
+    report = diagnose(json.loads((FACTS / "m1pro-tf221-metal120.json").read_text()), load())
+    pin = next(f for f in report.findings if f.check == "tensorflow-metal-1.2-needs-tf-below-2.20")
+    assert pin.fix == ("python -m pip install 'tensorflow<2.20'",)
+    assert pin.sources[0].startswith("https://")
+
+
+def test_an_x86_64_extension_in_an_arm64_venv() -> None:
+    report = diagnose(json.loads((FACTS / "m1pro-x86-extension.json").read_text()), load())
+    bad = [f for f in report.findings if f.status is Status.FAIL]
+    assert [f.check for f in bad] == ["wrong-arch-extensions"]
+    assert "2 compiled module(s) are not arm64" in bad[0].title  # the universal2 grpc module is fine
+    assert bad[0].fix == ("python -m pip install --force-reinstall --no-cache-dir h5py",)
+
+
+def test_intel_mac_is_told_where_framework_support_ended() -> None:
+    report = diagnose(json.loads((FACTS / "intel-mac.json").read_text()), load())
+    version = next(f for f in report.findings if f.check == "python-version")
+    assert version.status is Status.WARN
+    assert any("tensorflow: no wheels for macos-x86_64 after 2.16.2" in d for d in version.details)
+    assert any(d.startswith("torch: no wheels for macos-x86_64 after 2.2.2") for d in version.details)
+    assert "rosetta" in findings("intel-mac") and findings("intel-mac")["rosetta"] is Status.OK
+
+
+def test_linux_with_a_driver_too_old_for_the_cuda_torch() -> None:
+    found = problems("linux-nvidia-cuda-torch")
+    assert found == {"driver-too-old": Status.FAIL}
+    report = diagnose(json.loads((FACTS / "linux-nvidia-cuda-torch.json").read_text()), load())
+    old = next(f for f in report.findings if f.check == "driver-too-old")
+    assert "needs an NVIDIA driver 525 or later for CUDA 12.8; this driver is 470.256.02" in old.title
+
+
+def test_linux_cpu_only_machine_with_a_cuda_torch_outside_a_venv() -> None:
+    found = problems("linux-cpu-only")
+    assert found == {"venv": Status.WARN, "cuda-without-driver": Status.FAIL, "broken-requirements": Status.FAIL}
+    report = diagnose(json.loads((FACTS / "linux-cpu-only.json").read_text()), load())
+    broken = next(f for f in report.findings if f.check == "broken-requirements")
+    assert broken.details == ("torch 2.8.0 has requirement sympy>=1.13.3, but you have sympy 1.12",)
+
+
+def test_unreadable_facts_are_said_not_guessed() -> None:
+    data = json.loads((FACTS / "m1pro-native-tf-metal.json").read_text())
+    data["hardware"]["rosetta"] = None
+    data["errors"] = [{"fact": "cpu", "reason": "sysctl failed"}]
+    report = diagnose(data, load())
+    assert any(f.check == "rosetta" and f.status is Status.INFO and "cannot tell" in f.title for f in report.findings)
+    assert any(f.check == "unreadable" and "sysctl failed" in f.title for f in report.findings)
+
+
+def test_a_metal_release_newer_than_the_knowledge_is_compatibility_unknown() -> None:
+    data = json.loads((FACTS / "m1pro-native-tf-metal.json").read_text())
+    for dist in data["distributions"]:
+        if dist["name"] == "tensorflow-metal":
+            dist["version"] = "1.3.0"
+    report = diagnose(data, load())
+    unknown = next(f for f in report.findings if f.check == "tensorflow-metal-unknown")
+    assert unknown.status is Status.WARN and "compatibility unknown" in unknown.title
+
+
+# -- binary headers: real files ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("macho-arm64.so", ("mach-o", ["arm64"])),
+        ("macho-x86_64.so", ("mach-o", ["x86_64"])),
+        ("macho-universal2.so", ("mach-o", ["x86_64", "arm64"])),
+        ("elf-x86_64.so", ("elf", ["x86_64"])),
+        ("elf-aarch64.so", ("elf", ["aarch64"])),
+        ("pe-amd64.pyd", ("pe", ["x86_64"])),
+        ("pe-arm64.pyd", ("pe", ["arm64"])),
+    ],
+)
+def test_binary_headers(name: str, expected: tuple[str, list[str]]) -> None:
+    assert file_architectures(str(DATA / "binaries" / name)) == expected
+
+
+def test_non_binaries_are_not_guessed() -> None:
+    assert binary_architectures(b"#!/bin/sh\necho hi\n") is None
+    java_class = bytes.fromhex("cafebabe00000041") + b"\x00" * 16  # class file version 65 shares the fat magic
+    assert binary_architectures(java_class) is None
+
+
+def _recorded_sysctl(name: str):  # type: ignore[no-untyped-def]
+    values = dict(line.split(": ", 1) for line in (DATA / "sysctl" / f"{name}.txt").read_text().splitlines())
+    return values.get
+
+
+def test_rosetta_and_apple_silicon_from_recorded_sysctl() -> None:
+    native = macos_hardware(_recorded_sysctl("m1pro-native"), [])
+    assert (native["arch"], native["apple_silicon"], native["rosetta"], native["cpu"]) == ("arm64", True, False, "Apple M1 Pro")
+    rosetta = macos_hardware(_recorded_sysctl("m1pro-rosetta"), [])
+    assert (rosetta["arch"], rosetta["rosetta"]) == ("arm64", True)
+    assert rosetta["cpu_features"] == {"avx": False, "avx2": False, "fma": False}
+    intel = macos_hardware(_recorded_sysctl("intel-mac"), [])
+    assert (intel["arch"], intel["apple_silicon"], intel["rosetta"]) == ("x86_64", False, False)
+    assert intel["cpu_features"]["avx2"] is True
+
+
+def test_nvidia_smi_output_is_read() -> None:
+    banner = "| NVIDIA-SMI 550.127.05             Driver Version: 550.127.05     CUDA Version: 12.4     |\n"
+    facts = parse_nvidia("NVIDIA H100 80GB HBM3, 550.127.05, 81559\n", banner)
+    assert facts == {"driver": "550.127.05", "cuda": "12.4", "gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_mib": 81559}]}
+
+
+# -- CLI ----------------------------------------------------------------------------
+
+
+def test_cli_renders_marks_fixes_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", "--facts", str(FACTS / "m1pro-rosetta.json")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[✗] Python interpreter" in out
+    assert "x86_64 running under Rosetta 2" in out and "fix:" in out
+    assert "1 failing" in out
+
+
+def test_cli_json_document(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", "--facts", str(FACTS / "m1pro-native-tf-metal.json"), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["ok"] is True and doc["counts"]["fail"] == 0
+    assert {f["category"] for f in doc["findings"]} >= {"machine", "python", "frameworks", "accelerators"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["doctor", "--facts", "{missing}"], "cannot read"),
+        (["doctor", "--facts", "{bad}"], "not JSON"),
+        (["doctor", "--facts", "{old}"], "facts schema"),
+        (["doctor", "--python", "/nonexistent/python3"], "no interpreter at /nonexistent/python3"),
+        (["doctor", "--facts", "{old}", "--collect"], "cannot be combined"),
+    ],
+)
+def test_cli_bad_input_exits_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "old.json").write_text('{"schema": "wheelwise.facts/0"}')
+    paths = {"missing": str(tmp_path / "missing.json"), "bad": str(tmp_path / "bad.json"), "old": str(tmp_path / "old.json")}
+    assert main([a.format(**paths) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
