@@ -462,7 +462,7 @@ def parse_apple_gpu(text: str) -> Optional[Facts]:
 # -- all together -------------------------------------------------------------------
 
 def collect(light: bool = False) -> Facts:
-    """Every fact; *light* skips what is installed and the accelerators (for explain)."""
+    """Every fact; *light* skips what is installed (for explain and plan)."""
     errors = []  # type: Errors
     facts = {
         "schema": SCHEMA,
@@ -481,10 +481,10 @@ def collect(light: bool = False) -> Facts:
         facts["distributions"] = distributions()
         facts["extensions"] = extensions(dirs, errors)
         facts["frameworks"] = framework_builds(dirs)
-        facts["accelerators"] = {
-            "nvidia": nvidia(errors),
-            "apple_gpu": apple_gpu(errors) if platform.system() == "Darwin" else None,
-        }
+    facts["accelerators"] = {
+        "nvidia": nvidia(errors),
+        "apple_gpu": apple_gpu(errors) if platform.system() == "Darwin" else None,
+    }
     facts["errors"] = errors
     return facts
 
