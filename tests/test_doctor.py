@@ -66,8 +66,9 @@ def test_intel_mac_is_told_where_framework_support_ended() -> None:
     report = diagnose(json.loads((FACTS / "intel-mac.json").read_text()), load())
     version = next(f for f in report.findings if f.check == "python-version")
     assert version.status is Status.WARN
-    assert any("tensorflow: no wheels for macos-x86_64 after 2.16.2" in d for d in version.details)
-    assert any(d.startswith("torch: no wheels for macos-x86_64 after 2.2.2") for d in version.details)
+    assert any(d.startswith("tensorflow: macos-x86_64 wheels only for releases <=2.16.2") for d in version.details)
+    assert any(d.startswith("torch: macos-x86_64 wheels only for releases <=2.2.2") for d in version.details)
+    assert any(d.startswith("jax: macos-x86_64 wheels only for releases <0.5.0") for d in version.details)
     assert "rosetta" in findings("intel-mac") and findings("intel-mac")["rosetta"] is Status.OK
 
 

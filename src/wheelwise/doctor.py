@@ -189,7 +189,7 @@ def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]
             None,
         )
         if ended is not None:
-            unsupported.append(f"{framework}: no wheels for {platform} after {str(ended.releases).lstrip('<=')} ({ended.summary})")
+            unsupported.append(f"{framework}: {platform} wheels only for releases {ended.releases} ({ended.summary})")
             sources.append(ended.sources[0])
             continue
         rules = [r for r in knowledge.python_support if r.project == framework]
