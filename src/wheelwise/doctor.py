@@ -14,12 +14,11 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .facts import HostFacts, same_arch
-from .knowledge import FRAMEWORKS, Knowledge
+from .knowledge import FRAMEWORKS, Knowledge, release_floor
 
 __all__ = ["CATEGORIES", "Finding", "Report", "Status", "diagnose"]
 
@@ -195,7 +194,7 @@ def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]
         rules = [r for r in knowledge.python_support if r.project == framework]
         if not rules:
             continue
-        newest = max(rules, key=lambda r: _floor(r.releases))
+        newest = max(rules, key=lambda r: release_floor(r.releases))
         if newest.python.contains(short, prereleases=True):
             supported.append(framework)
         else:
@@ -216,10 +215,6 @@ def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]
     if supported:
         yield Finding("python", "python-version", Status.OK, f"Python {short} is supported by the newest {', '.join(supported)}")
 
-
-def _floor(spec: SpecifierSet) -> Version:
-    floors = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", "==", "~=", ">")]
-    return max(floors, default=Version("0"))
 
 
 def _environment(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:

@@ -25,19 +25,21 @@ from packaging.version import InvalidVersion, Version
 from .errors import BadInputError
 from .probes import script
 
-__all__ = ["SCHEMA", "HostFacts", "collect", "default_python", "load_facts", "same_arch"]
+__all__ = ["SCHEMA", "HostFacts", "collect", "default_python", "load_facts", "same_arch", "venv_python"]
 
 SCHEMA = "wheelwise.facts/1"
+
+
+def venv_python(venv: str | Path) -> Path:
+    """Where a virtual environment's interpreter is (it may not exist yet)."""
+    return Path(venv) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def default_python() -> str:
     """The interpreter a user means by "my Python": the active venv's, else the one on PATH."""
     venv = os.environ.get("VIRTUAL_ENV")
-    if venv:
-        for rel in ("bin/python", "Scripts/python.exe"):
-            candidate = Path(venv) / rel
-            if candidate.exists():
-                return str(candidate)
+    if venv and venv_python(venv).exists():
+        return str(venv_python(venv))
     for name in ("python3", "python"):
         found = shutil.which(name)
         if found:

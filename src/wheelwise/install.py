@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from .errors import BadInputError, WheelwiseError
+from .facts import venv_python
 from .plan import Plan
 
 __all__ = ["InstallError", "InstallResult", "install", "staging_dirs"]
@@ -83,10 +84,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _python_in(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def _relocate(staging: Path, final: Path) -> None:
     """Rewrite the staging path in the venv's scripts (shebangs, activate) to the final one."""
     old, new = str(staging), str(final)
@@ -117,7 +114,7 @@ def install(
     exists = venv.exists()
     if exists and not upgrade:
         raise BadInputError(f"{venv} already exists", hint="pass --upgrade to replace it (it is kept until the new one is complete), or choose another --venv")
-    if exists and not _python_in(venv).exists():
+    if exists and not venv_python(venv).exists():
         raise BadInputError(f"{venv} exists and is not a virtual environment; wheelwise will not replace it")
     venv.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(venv)
@@ -128,7 +125,7 @@ def install(
             _run([python, "-m", "venv", str(staging)], output, "creating the virtual environment failed")
             requirements = staging / "wheelwise-requirements.txt"
             requirements.write_text("\n".join(plan.pins()) + "\n", encoding="utf-8")
-            pip = [str(_python_in(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", *plan.pip_args(), "-r", str(requirements)]
+            pip = [str(venv_python(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", *plan.pip_args(), "-r", str(requirements)]
             _run(pip, output, "pip could not install the plan")
             _relocate(staging, venv)
             if exists:
@@ -144,7 +141,7 @@ def install(
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return InstallResult(venv, _python_in(venv), exists)
+    return InstallResult(venv, venv_python(venv), exists)
 
 
 def _run(argv: list[str], output: Callable[[str], None], failure: str) -> None:

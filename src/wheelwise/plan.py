@@ -14,13 +14,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from .check import Cell, Checker
 from .errors import BadInputError
 from .index import PackageIndex
-from .knowledge import ACCELERATORS, FRAMEWORKS, Knowledge, Stack, load_constraints
+from .knowledge import ACCELERATORS, FRAMEWORKS, Knowledge, Stack, load_constraints, release_floor
 from .requirements import parse_requirement_line
 from .target import Target
 
@@ -130,10 +129,6 @@ def choose_accelerator(framework: str, platform: str | None, accelerators: Mappi
     return "cpu"
 
 
-def _floor(spec: SpecifierSet) -> Version:
-    floors = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", ">", "==", "~=", "<=")]
-    return max(floors, default=Version("0"))
-
 
 def candidate_stacks(
     knowledge: Knowledge,
@@ -157,9 +152,9 @@ def candidate_stacks(
             if driver_cuda is not None and Version(f"{stack.cuda.major}.{stack.cuda.minor}") > driver_cuda:
                 continue
             usable.append(stack)
-        stacks = sorted(usable, key=lambda s: (s.cuda or Version("0"), _floor(s.releases)), reverse=True)
+        stacks = sorted(usable, key=lambda s: (s.cuda or Version("0"), release_floor(s.releases)), reverse=True)
     else:
-        stacks = sorted(stacks, key=lambda s: _floor(s.releases), reverse=True)
+        stacks = sorted(stacks, key=lambda s: release_floor(s.releases), reverse=True)
     return stacks
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from .errors import BadInputError
+from .facts import venv_python
 from .probes import script
 
 __all__ = ["ACCELERATOR_NAMES", "judge", "python_of_venv", "run_verify"]
@@ -29,10 +29,9 @@ ACCELERATOR_NAMES: Mapping[str, tuple[str, ...]] = {
 
 
 def python_of_venv(venv: str) -> str:
-    root = Path(venv)
-    for rel in ("bin/python", "Scripts/python.exe"):
-        if (root / rel).exists():
-            return str(root / rel)
+    python = venv_python(venv)
+    if python.exists():
+        return str(python)
     raise BadInputError(f"{venv} is not a virtual environment (no bin/python)", hint="give --venv the folder made by 'python -m venv'")
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "Stack",
     "load",
     "load_constraints",
+    "release_floor",
 ]
 
 FRAMEWORKS = ("tensorflow", "torch", "jax")
@@ -278,6 +279,12 @@ class Knowledge:
             if r.old == name and (version is None or r.releases.contains(version, prereleases=True)):
                 return r
         return None
+
+
+def release_floor(spec: SpecifierSet) -> Version:
+    """The lowest release a specifier names (to order entries newest first)."""
+    floors = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", ">", "==", "~=", "<=")]
+    return max(floors, default=Version("0"))
 
 
 # -- validation --------------------------------------------------------------
