@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from helpers.indexserver import IndexServer, ServedFile
@@ -66,6 +69,33 @@ def test_range_reads_cope_with_a_large_central_directory(index_server: IndexServ
     with open_index(index_server) as index:
         assert index.metadata(index.project("demo").files[0]).metadata.version == "1.0"
     assert 2 <= len(index_server.requests(r"\.whl$")) <= 3
+
+
+@pytest.mark.parametrize(
+    ("layout", "options"),
+    [
+        ("deflated", {}),
+        ("stored", {"compression": zipfile.ZIP_STORED}),
+        ("bzip2 (zipfile reads it)", {"compression": zipfile.ZIP_BZIP2}),
+        ("lzma (zipfile reads it)", {"compression": zipfile.ZIP_LZMA}),
+        ("archive comment", {"comment": b"PK signed by a tool " * 40}),
+        ("70,000 members: zip64 end record", {"files": {f"demo/m{i}.py": b"" for i in range(70_000)}}),
+        ("vendored dist-info first", {"files": {"other-2.0.dist-info/METADATA": make_metadata("other", "2.0")}}),
+    ],
+)
+def test_range_reads_find_metadata_in_every_zip_layout(index_server: IndexServer, layout: str, options: dict[str, object]) -> None:
+    index_server.pep658 = False
+    content = make_wheel("demo", "1.0", filler=300_000, requires_dist=["six"], **options)  # type: ignore[arg-type]
+    index_server.add_wheel(wheel_filename("demo", "1.0"), content)
+    with open_index(index_server) as index:
+        got = index.metadata(index.project("demo").files[0])
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        assert got.raw == zf.read("demo-1.0.dist-info/METADATA"), layout
+    assert got.how == "range" and got.metadata.requires_dist == ("six",)
+    reads = index_server.requests(r"\.whl$")
+    # the 300 kB of filler (incompressible, before the metadata) is not read, bar the 16 KiB tail
+    assert all(r.range for r in reads) and len(reads) <= 3
+    assert sum(r.sent for r in reads) < len(content) - 280_000  # type: ignore[arg-type]
 
 
 def test_server_ignoring_ranges_falls_back_to_full_download_and_is_remembered(index_server: IndexServer) -> None:

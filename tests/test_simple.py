@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from wheelwise.index.simple import ProjectPage, SimpleParseError, merge_pages, parse_html, parse_json, parse_page
+from helpers.indexserver import IndexServer, ServedFile, load_recorded
+from wheelwise.index.simple import ProjectPage, SimpleParseError, _fast_tags, merge_pages, parse_filename, parse_html, parse_json, parse_page
 
 PAGE = "https://example.invalid/simple/demo/"
 
@@ -115,3 +117,82 @@ def test_merge_keeps_first_listing_of_each_file() -> None:
     merged = merge_pages("demo", [a, b])
     assert {f.url for f in merged.files} == {"https://a.invalid/demo-1.0.tar.gz", "https://b.invalid/demo-2.0.tar.gz"}
     assert [str(v) for v in merged.versions()] == ["2.0", "1.0"]
+
+
+class TestFastHtmlReading:
+    """Plain pages are read with regular expressions; the result must be html.parser's, file for file."""
+
+    PLAIN = [
+        pytest.param('<a href="/f/demo-1.0.tar.gz">x</a>', id="minimal"),
+        pytest.param('<A HREF="/f/demo-1.0.tar.gz" Data-Yanked>x</A>', id="upper-case-tag-and-names"),
+        pytest.param("<a href='/f/demo-1.0.tar.gz' data-requires-python='>=3.9'>x</a>", id="single-quotes-raw-gt"),
+        pytest.param('<a href=/f/demo-1.0.tar.gz data-yanked=old>x</a>', id="unquoted"),
+        pytest.param('<a\n  href="/f/demo-1.0.tar.gz"\n  data-requires-python="&gt;=3.8,&lt;4"\n>x</a>', id="newlines-entities"),
+        pytest.param('<a href="/f/demo-1.0.tar.gz" href="/g/demo-1.0.tar.gz">x</a>', id="duplicate-attribute"),
+        pytest.param('<a href="/f/demo-1.0.tar.gz" data-yanked="">x</a><a href="/f/demo-1.1.tar.gz"/>', id="empty-and-self-closing"),
+        pytest.param('<html><head><base href="https://m.invalid/p/"></head><a href="demo-2.0.tar.gz">a</a>', id="base"),
+        pytest.param('<a href="https://h.invalid/x/../f/demo-1.0.tar.gz#sha256=ab&amp;md5=cd">x</a>', id="dot-segments-fragment"),
+        pytest.param('<a href="../../f/demo%2B1-1.0.tar.gz">x</a><a href="./demo-1.0-py3-none-any.whl?x=1">y</a>', id="quoted-query"),
+        pytest.param('<abbr>a</abbr><a href="/f/demo-1.0.tar.gz" data-dist-info-metadata="true">x</a>', id="other-tags"),
+    ]
+    UNSURE = [
+        pytest.param('<!-- <a href="/f/demo-0.1.tar.gz"> --><a href="/f/demo-1.0.tar.gz">x</a>', id="comment"),
+        pytest.param('<script>"<a href=\'/f/demo-0.1.tar.gz\'>"</script><a href="/f/demo-1.0.tar.gz">x</a>', id="script"),
+        pytest.param('<a title="<a b" href="/f/demo-1.0.tar.gz">x</a>', id="tag-in-attribute"),
+        pytest.param('<a href="/f/demo-1.0.tar.gz"data-yanked>x</a>', id="no-space-between-attributes"),
+        pytest.param('<a href=/f/demo-1.0.tar.gz?a=b>x</a>', id="unquoted-with-equals"),
+    ]
+
+    @pytest.mark.parametrize("text", PLAIN)
+    def test_plain_pages_take_the_fast_path_and_agree(self, text: str) -> None:
+        assert _fast_tags(text) is not None
+        fast = parse_html(text, PAGE, "demo")
+        assert fast and fast == parse_html(text, PAGE, "demo", fast=False)
+
+    @pytest.mark.parametrize("text", UNSURE)
+    def test_other_pages_go_to_html_parser(self, text: str) -> None:
+        assert _fast_tags(text) is None
+        assert parse_html(text, PAGE, "demo") == parse_html(text, PAGE, "demo", fast=False)
+
+    def test_every_recorded_project_page_agrees(self) -> None:
+        files = load_recorded()
+        by_project: dict[str, list[ServedFile]] = {}
+        for f in files:
+            by_project.setdefault(f.project, []).append(f)
+        projects = sorted(by_project)
+        total = 0
+        with IndexServer(mode="html", pep658=True) as server:
+            for name in projects:
+                server.files.clear()  # one project at a time: the server renders by scanning all
+                server.add(*by_project[name])
+                page = server.project_page(name)
+                assert page is not None
+                text = page[0].decode()
+                assert _fast_tags(text) is not None, name
+                fast = parse_html(text, f"{server.url}/{name}/", name)
+                assert fast == parse_html(text, f"{server.url}/{name}/", name, fast=False), name
+                total += len(fast)
+        assert len(projects) > 100 and total == len(files)
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "demo-1.0-py3-none-any.whl",
+        "Demo_Pkg-2.0.post1-1build-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "demo-1.0-py2.py3-none-macosx_10_9_x86_64.macosx_11_0_arm64.whl",
+        "demo-1.0-py3-none-any-extra.whl",  # a build tag must start with a digit
+        "demo-py3-none-any.whl",  # no version
+        "demo-1.0-none-any.whl",  # a tag part missing
+        "de__mo-1.0-py3-none-any.whl",  # a name packaging refuses
+        "demo-1.x.y-py3-none-any.whl",  # an invalid version
+    ],
+)
+def test_wheel_names_read_as_packaging_reads_them(filename: str) -> None:
+    try:
+        name, version, _build, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        with pytest.raises(InvalidWheelFilename):
+            parse_filename(filename)
+    else:
+        assert parse_filename(filename) == (name, version, tags)

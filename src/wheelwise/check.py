@@ -186,6 +186,13 @@ class Checker:
             allow_sdists=sdists, max_rounds=rounds or self.max_rounds, shared=self.shared,
         )
 
+    def _installing(self, target: Target, roots: Sequence[Req]) -> Resolution | Failure:
+        """A resolution with wheels, else with sdists (when they could change anything)."""
+        outcome = self._resolve(target, roots, sdists=False)
+        if isinstance(outcome, Failure) and self.shared.sdists_could_help(target):
+            outcome = self._resolve(target, roots, sdists=True)
+        return outcome
+
     def verdict(self, target: Target, rounds: int | None = None) -> tuple[str, Resolution | Failure]:
         """``ok``/``build``/``blocked``/``unknown`` and the outcome behind it."""
         roots = root_requirements(self.requested, target)
@@ -195,6 +202,8 @@ class Checker:
         if isinstance(outcome, Resolution):
             return "ok", outcome
         wheel_failure = outcome
+        if not self.shared.sdists_could_help(target):
+            return ("unknown" if outcome.too_deep else "blocked"), outcome
         outcome = self._resolve(target, roots, sdists=True, rounds=rounds)
         if isinstance(outcome, Resolution):
             return "build", outcome
@@ -228,18 +237,20 @@ class Checker:
         found: dict[tuple[str, str, str], Blocker] = {}
         working: dict[str, list[str]] = {}
         provider = joint.provider
+        # the joint failure may come from a wheels-only resolution: judge versions with sdists allowed
+        scratch = TargetProvider(self.index, target, allow_sdists=True, shared=self.shared)
         for root in roots:
-            if len(roots) > 1 and isinstance(self._resolve(target, [root], sdists=True), Resolution):
-                working.setdefault(root.key, []).append("any")
-                continue  # installs on its own: not a root cause by itself
-            versions = self._newest_usable(provider, root)
+            versions = self._newest_usable(scratch, root)
             if not versions:
                 blocker = self._root_blocker(provider, root)
                 found.setdefault((blocker.project, blocker.reason, blocker.requirement), blocker)
                 continue
+            if len(roots) > 1 and isinstance(self._installing(target, [root]), Resolution):
+                working.setdefault(root.key, []).append("any")
+                continue  # installs on its own: not a root cause by itself
             for version in versions:
                 pinned = dataclasses.replace(root, specifier=SpecifierSet(f"=={version}"), text=f"{root.key}=={version}")
-                outcome = self._resolve(target, [pinned], sdists=True)
+                outcome = self._installing(target, [pinned])
                 if isinstance(outcome, Resolution):
                     working.setdefault(root.key, []).append(str(version))
                     continue

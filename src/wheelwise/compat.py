@@ -82,7 +82,12 @@ def _reason(tag: Tag, target: Target) -> Reason:
 
 def wheel_verdict(tags: Iterable[Tag], target: Target) -> Verdict:
     """The verdict for a wheel with these tags (from its filename) on *target*."""
-    tags = list(tags)
+    return _verdict(tags if isinstance(tags, frozenset) else frozenset(tags), target)
+
+
+@lru_cache(maxsize=1 << 16)
+def _verdict(tags: frozenset[Tag], target: Target) -> Verdict:
+    # a matrix asks this for the same few tag sets over thousands of files
     ranks = [target.tag_rank[t] for t in tags if t in target.tag_rank]
     if ranks:
         return Compatible(min(ranks))
@@ -105,8 +110,13 @@ def requires_python_ok(requires_python: str | None, target: Target) -> bool:
     """
     if not requires_python:
         return True
+    return _python_ok(requires_python, target.python)
+
+
+@lru_cache(maxsize=1 << 12)
+def _python_ok(requires_python: str, python: tuple[int, int]) -> bool:
     spec = _specifier(requires_python)
-    return spec is None or spec.contains(f"{target.python_str}.0", prereleases=True)
+    return spec is None or spec.contains(f"{python[0]}.{python[1]}.0", prereleases=True)
 
 
 @dataclasses.dataclass(frozen=True)

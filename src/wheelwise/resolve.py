@@ -308,10 +308,20 @@ class Shared:
             found = self._per.setdefault(key, _PerTarget())
         return found
 
+    def sdists_could_help(self, target: Target) -> bool:
+        """Whether a wheels-only resolution on *target* ever passed over a version that has an sdist.
+
+        When none did, allowing sdists changes no candidate list the resolver has
+        read, so a resolution with sdists would take the very same steps.
+        """
+        return bool(self.per(target, False).sdist_instead)
+
 
 class _PerTarget:
     def __init__(self) -> None:
         self.picks: dict[tuple[str, Version, bool], DistFile | Why] = {}
+        #: versions passed over for want of a wheel although an sdist would do
+        self.sdist_instead: set[tuple[str, Version]] = set()
         self.deps: dict[Candidate, tuple[list[Req], bool]] = {}
         self.matches: dict[tuple[object, ...], _Found] = {}
         self.dead: set[Candidate] = set()
@@ -349,6 +359,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         cached = self.shared.per(target, allow_sdists)
         self._files = self.shared.files
         self._picks = cached.picks
+        self._sdist_instead = cached.sdist_instead
         self._deps = cached.deps
         self._matches = cached.matches
         #: candidates with a dependency that nothing on the index satisfies here (whatever else is pinned)
@@ -388,6 +399,8 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         if cache_key in self._picks:
             return self._picks[cache_key]
         result = self._pick(files, pinned)
+        if isinstance(result, Why) and not self.allow_sdists and any(not f.is_wheel for f in files):
+            self._sdist_instead.add((name, version))  # before the pick is shared: see Shared.sdists_could_help
         self._picks[cache_key] = result
         return result
 

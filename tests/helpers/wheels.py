@@ -54,11 +54,15 @@ def make_wheel(
     files: Mapping[str, bytes] | None = None,
     filler: int = 0,
     omit_metadata: bool = False,
+    compression: int = zipfile.ZIP_DEFLATED,
+    comment: bytes = b"",
     **metadata_fields: object,
 ) -> bytes:
     """A real wheel: package files, then ``.dist-info`` (METADATA, WHEEL, RECORD) last.
 
     :param filler: bytes of incompressible data in a module, to make the wheel big.
+    :param compression: how members are stored (zipfile's constants).
+    :param comment: the archive comment (after the end-of-central-directory record).
     """
     dist = f"{name.replace('-', '_')}-{version}.dist-info"
     pkg = name.replace("-", "_")
@@ -71,9 +75,10 @@ def make_wheel(
     record = [_record_line(p, d) for p, d in contents.items()] + [f"{dist}/RECORD,,"]
     contents[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buffer, "w", compression=compression) as zf:
         for path, data in contents.items():
             zf.writestr(path, data)
+        zf.comment = comment
     return buffer.getvalue()
 
 

@@ -20,9 +20,11 @@ import dataclasses
 import functools
 import hashlib
 import io
+import struct
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from typing import IO, BinaryIO
 
@@ -177,6 +179,11 @@ class _SparseFile(io.RawIOBase):
                 merged.append((s, d))
         self.spans = merged
 
+    def get(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)``; :class:`_Need` when some are not known."""
+        self.seek(start)
+        return self.read(end - start)
+
     def covered(self, start: int, end: int) -> bool:
         return any(s <= start and end <= s + len(d) for s, d in self.spans)
 
@@ -260,6 +267,12 @@ def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> Fetche
         if not sparse.covered(start, end):
             fetch(start, end)
 
+    if file.is_wheel:
+        # zipfile would build an object per member of the central directory (tensorflow has
+        # ~20,000): find the one METADATA record in the raw bytes instead.
+        raw = _wheel_metadata(sparse, file, fetch)
+        if raw is not None:
+            return FetchedMetadata(raw=raw, how="range")
     for _ in range(6):
         try:
             with zipfile.ZipFile(sparse) as zf:
@@ -270,6 +283,112 @@ def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> Fetche
         except zipfile.BadZipFile as exc:
             raise MetadataError(f"{file.filename} is not a valid zip file: {exc}", url=redact(file.url)) from exc
     raise MetadataError(f"{file.filename}: its zip layout needed too many range reads", url=redact(file.url))
+
+
+_EOCD, _EOCD64, _EOCD64_LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+_CENTRAL, _LOCAL = b"PK\x01\x02", b"PK\x03\x04"
+_METADATA_TAIL = b".dist-info/METADATA"
+
+
+def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, int], None]) -> bytes | None:
+    """METADATA of a remote wheel from its raw zip records: end of central directory,
+    the central directory (fetched whole when the tail did not hold it), the one
+    record named ``*.dist-info/METADATA``, then that member's bytes alone.
+
+    None when the layout is anything but plain (a zip comment hiding the end record,
+    encryption, a compression other than stored/deflate): zipfile then reads it.
+    """
+    end = sparse.size
+    tail_start = max(0, end - TAIL_BYTES)
+    try:
+        tail = sparse.get(tail_start, end)
+    except _Need:
+        return None
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    cd_size, cd_offset = struct.unpack_from("<II", tail, at + 12)
+    if 0xFFFFFFFF in (cd_size, cd_offset):
+        locator = at - 20
+        if locator < 0 or tail[locator : locator + 4] != _EOCD64_LOCATOR:
+            return None
+        (record,) = struct.unpack_from("<Q", tail, locator + 8)
+        record -= tail_start
+        if record < 0 or tail[record : record + 4] != _EOCD64:
+            return None
+        cd_size, cd_offset = struct.unpack_from("<QQ", tail, record + 40)
+    if cd_offset + cd_size > end:
+        return None
+    if not sparse.covered(cd_offset, cd_offset + cd_size):
+        fetch(cd_offset, cd_offset + cd_size)
+    central = sparse.get(cd_offset, cd_offset + cd_size)
+    record_at = _metadata_record(central, file.name)
+    if record_at is None:
+        return None
+    flags, method, _time, _date, crc, size, _usize, name_len, extra_len = struct.unpack_from("<HHHHIIIHH", central, record_at + 8)
+    (header,) = struct.unpack_from("<I", central, record_at + 42)
+    extra = central[record_at + 46 + name_len : record_at + 46 + name_len + extra_len]
+    if 0xFFFFFFFF in (size, header):
+        size, header = _zip64_sizes(extra, size, _usize, header)
+    if flags & 1 or method not in (0, 8) or header + 30 > end:
+        return None
+    _check_size(file.url, _usize)
+    guess = min(end, header + 30 + name_len + extra_len + size + 1024)
+    if not sparse.covered(header, guess):
+        fetch(header, guess)
+    local = sparse.get(header, header + 30)
+    if local[:4] != _LOCAL:
+        return None
+    local_name, local_extra = struct.unpack_from("<HH", local, 26)
+    start = header + 30 + local_name + local_extra
+    if start + size > end:
+        return None
+    if not sparse.covered(start, start + size):
+        fetch(start, start + size)
+    data = sparse.get(start, start + size)
+    try:
+        raw = zlib.decompressobj(-15).decompress(data, MAX_METADATA_BYTES + 1) if method == 8 else data
+    except zlib.error:
+        return None
+    _check_size(file.url, len(raw))
+    if zlib.crc32(raw) != crc:
+        return None
+    return raw
+
+
+def _metadata_record(central: bytes, project: str) -> int | None:
+    """Offset of the central-directory record for ``NAME-VER.dist-info/METADATA``, the project's own first."""
+    found: list[tuple[int, str]] = []
+    hit = central.find(_METADATA_TAIL)
+    while hit >= 0:
+        start = central.rfind(_CENTRAL, max(0, hit - 46 - 512), hit)
+        if start >= 0:
+            (name_len,) = struct.unpack_from("<H", central, start + 28)
+            if start + 46 + name_len == hit + len(_METADATA_TAIL):
+                name = central[start + 46 : hit + len(_METADATA_TAIL)].decode("utf-8", "replace")
+                if name.count("/") == 1:
+                    found.append((start, name))
+        hit = central.find(_METADATA_TAIL, hit + 1)
+    member = _member_name([n for _, n in found], project, "METADATA", True)
+    return next((s for s, n in found if n == member), None)
+
+
+def _zip64_sizes(extra: bytes, size: int, usize: int, header: int) -> tuple[int, int]:
+    """Compressed size and header offset from a zip64 extra field (those that overflowed)."""
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack_from("<HH", extra, at)
+        if kind == 1:
+            values = iter(struct.unpack_from(f"<{length // 8}Q", extra, at + 4))
+            if usize == 0xFFFFFFFF:
+                next(values, None)
+            if size == 0xFFFFFFFF:
+                size = next(values, size)
+            if header == 0xFFFFFFFF:
+                header = next(values, header)
+            break
+        at += 4 + length
+    return size, header
 
 
 def _native(names: list[str], file: DistFile) -> bool | None:

@@ -8,13 +8,16 @@ and whether core metadata is served beside the file (PEP 658, PEP 714).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
 import html.parser
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -90,10 +93,20 @@ class DistFile:
         return self.url + ".metadata"
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["hashes"] = dict(self.hashes)
-        if isinstance(self.core_metadata, Mapping):
-            data["core_metadata"] = dict(self.core_metadata)
+        """The fields that differ from their defaults (a page of 40,000 files stays small)."""
+        data: dict[str, Any] = {"filename": self.filename, "url": self.url}
+        if self.hashes:
+            data["hashes"] = dict(self.hashes)
+        if self.requires_python is not None:
+            data["requires_python"] = self.requires_python
+        if self.yanked is not None:
+            data["yanked"] = self.yanked
+        if self.core_metadata:
+            data["core_metadata"] = dict(self.core_metadata) if isinstance(self.core_metadata, Mapping) else True
+        if self.size is not None:
+            data["size"] = self.size
+        if self.upload_time is not None:
+            data["upload_time"] = self.upload_time
         return data
 
     @classmethod
@@ -135,13 +148,30 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
     if hit is not None:
         return hit
     if filename.endswith(".whl"):
-        name, version, _build, tags = parse_wheel_filename(filename)
-        result = (name, version, tags)
+        # An index lists thousands of wheels sharing a few name-version prefixes and tag
+        # triples: packaging checks each prefix once (with a stand-in tag) and each triple is
+        # parsed once.  Same checks, same result as parse_wheel_filename on the whole name.
+        prefix, _, triple = filename[: -len(".whl")].rpartition("-")
+        prefix, _, abi = prefix.rpartition("-")
+        prefix, _, interpreter = prefix.rpartition("-")
+        name, version = _wheel_prefix(prefix)
+        result = (name, version, _tags(f"{interpreter}-{abi}-{triple}"))
     else:
         name, version = parse_sdist_filename(filename)
         result = (name, version, frozenset())
     _FILENAME_CACHE[filename] = result
     return result
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _wheel_prefix(prefix: str) -> tuple[NormalizedName, Version]:
+    name, version, _build, _tags = parse_wheel_filename(f"{prefix}-py3-none-any.whl")
+    return name, version
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _tags(triple: str) -> frozenset[Tag]:
+    return parse_tag(triple)
 
 
 def version_text(filename: str) -> str:
@@ -181,7 +211,29 @@ def _core_metadata_attr(value: str | None) -> CoreMetadata:
 
 
 def _filename_of(url: str) -> str:
-    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    if "?" in url or "#" in url:
+        url = urllib.parse.urlsplit(url).path
+    last = url.rsplit("/", 1)[-1]
+    return urllib.parse.unquote(last) if "%" in last else last
+
+
+class _Joiner:
+    """``urljoin(base, href)`` for the hrefs of one page; each directory is joined once."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._dirs: dict[str, str] = {}
+
+    def __call__(self, href: str) -> str:
+        if href.startswith(("https://", "http://")) and "/." not in href:
+            return href
+        head, slash, leaf = href.rpartition("/")
+        if not slash or leaf in (".", "..") or leaf.startswith(("?", "#")) or "?" in leaf:
+            return urllib.parse.urljoin(self.base, href)
+        joined = self._dirs.get(head)
+        if joined is None:
+            joined = self._dirs[head] = urllib.parse.urljoin(self.base, head + "/")
+        return joined + leaf
 
 
 class _AnchorParser(html.parser.HTMLParser):
@@ -197,13 +249,40 @@ class _AnchorParser(html.parser.HTMLParser):
             self.anchors.append(dict(attrs))
 
 
-def parse_html(text: str, page_url: str, name: str | None = None) -> list[DistFile]:
-    """Files listed by a PEP 503 HTML page (or a find-links HTML page).
+# The markup of simple pages as indexes write them: <a ...> and <base ...> tags whose
+# attributes are quoted, unquoted or bare.  A page with anything this does not read
+# for certain (comments, scripts, CDATA, a tag it cannot match) goes to html.parser.
+_ATTR = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+_ANCHOR_TAG = re.compile(rf"<(a|base)((?:\s+{_ATTR})*)\s*/?>", re.IGNORECASE)
+_ANCHOR_START = re.compile(r"<(?:a|base)[\s/>]", re.IGNORECASE)
+_ONE_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_UNSURE = re.compile(r"<!--|<!\[CDATA\[|<(?:script|style|textarea|title|xmp|plaintext)[\s>]", re.IGNORECASE)
 
-    :param name: keep only files of this project; ``None`` keeps all.
-    """
-    if text.strip() and "<" not in text:
-        raise SimpleParseError("not an HTML page: no markup at all")
+
+def _fast_tags(text: str) -> tuple[str | None, list[dict[str, str | None]]] | None:
+    """(base href, anchors' attributes) as html.parser would give them, or None when unsure."""
+    if _UNSURE.search(text) or text.rfind("<") > text.rfind(">"):
+        return None
+    found = list(_ANCHOR_TAG.finditer(text))
+    if len(found) != len(_ANCHOR_START.findall(text)):
+        return None
+    base: str | None = None
+    anchors: list[dict[str, str | None]] = []
+    for match in found:
+        attrs: dict[str, str | None] = {}
+        for attr in _ONE_ATTR.finditer(match.group(2)):
+            value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
+            if value is not None and "&" in value:
+                value = html.unescape(value)
+            attrs[attr.group(1).lower()] = value
+        if match.group(1).lower() == "a":
+            anchors.append(attrs)
+        elif base is None:
+            base = attrs.get("href")
+    return base, anchors
+
+
+def _parsed_tags(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
     parser = _AnchorParser()
     parser.feed(text)
     # html.parser keeps an unfinished tag back instead of failing: a page
@@ -211,14 +290,28 @@ def parse_html(text: str, page_url: str, name: str | None = None) -> list[DistFi
     if parser.rawdata.lstrip().startswith("<"):
         raise SimpleParseError("malformed HTML: the page ends inside a tag")
     parser.close()
-    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    return parser.base, parser.anchors
+
+
+def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool = True) -> list[DistFile]:
+    """Files listed by a PEP 503 HTML page (or a find-links HTML page).
+
+    :param name: keep only files of this project; ``None`` keeps all.
+    :param fast: read plain pages with regular expressions (html.parser reads the
+        rest); ``False`` always uses html.parser.
+    """
+    if text.strip() and "<" not in text:
+        raise SimpleParseError("not an HTML page: no markup at all")
+    found = _fast_tags(text) if fast else None
+    base_href, anchors = found if found is not None else _parsed_tags(text)
+    join = _Joiner(urllib.parse.urljoin(page_url, base_href) if base_href else page_url)
     wanted = canonicalize_name(name) if name else None
     files: list[DistFile] = []
-    for attrs in parser.anchors:
+    for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
-        url, hashes = _hashes_from_fragment(urllib.parse.urljoin(base, href))
+        url, hashes = _hashes_from_fragment(join(href))
         filename = _filename_of(url)
         if not is_distribution(filename):
             continue
