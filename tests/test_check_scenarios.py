@@ -90,6 +90,7 @@ def test_scenario(path: Path) -> None:
     for wanted in expect.get("build", []):
         items = [b for b in cell.build if b.name == wanted["name"]]
         assert items and items[0].native is wanted["native"], shown
+    assert cell.not_examined == expect.get("not_examined", []), shown
     if cell.verdict != "build":
         assert not cell.build
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown

@@ -134,6 +134,8 @@ class TestFastHtmlReading:
         pytest.param('<a href="https://h.invalid/x/../f/demo-1.0.tar.gz#sha256=ab&amp;md5=cd">x</a>', id="dot-segments-fragment"),
         pytest.param('<a href="../../f/demo%2B1-1.0.tar.gz">x</a><a href="./demo-1.0-py3-none-any.whl?x=1">y</a>', id="quoted-query"),
         pytest.param('<abbr>a</abbr><a href="/f/demo-1.0.tar.gz" data-dist-info-metadata="true">x</a>', id="other-tags"),
+        pytest.param('<html><head><title>Links for demo</title></head><body><h1>Links for demo</h1>\n'
+                     '<a href="/f/demo-1.0.tar.gz#sha256=00">demo-1.0.tar.gz</a><br/>\n</body></html>', id="pep-503-page"),
     ]
     UNSURE = [
         pytest.param('<!-- <a href="/f/demo-0.1.tar.gz"> --><a href="/f/demo-1.0.tar.gz">x</a>', id="comment"),
@@ -141,6 +143,7 @@ class TestFastHtmlReading:
         pytest.param('<a title="<a b" href="/f/demo-1.0.tar.gz">x</a>', id="tag-in-attribute"),
         pytest.param('<a href="/f/demo-1.0.tar.gz"data-yanked>x</a>', id="no-space-between-attributes"),
         pytest.param('<a href=/f/demo-1.0.tar.gz?a=b>x</a>', id="unquoted-with-equals"),
+        pytest.param('<title><a href="/f/demo-0.1.tar.gz"></title><a href="/f/demo-1.0.tar.gz">x</a>', id="markup-in-title"),
     ]
 
     @pytest.mark.parametrize("text", PLAIN)

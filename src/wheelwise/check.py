@@ -112,6 +112,8 @@ class Cell:
     knowledge: list[Constraint] = dataclasses.field(default_factory=list)
     nearest: list[tuple[Target, str]] = dataclasses.field(default_factory=list)
     working_versions: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    #: requested projects not looked into, because another one has no usable release here at all
+    not_examined: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def installs(self) -> bool:
@@ -126,6 +128,7 @@ class Cell:
             "needs_build": [b.to_dict() for b in self.build],
             "blockers": [b.to_dict() for b in self.blockers],
             "knowledge": [rule.to_dict() for rule in self.knowledge],
+            "not_examined": list(self.not_examined),
             "nearest_working": [{**target_dict(t), "verdict": v} for t, v in self.nearest],
         }
 
@@ -222,7 +225,7 @@ class Checker:
             return cell
         if verdict == "blocked":
             roots = root_requirements(self.requested, target)
-            cell.blockers, cell.working_versions = self._explain(target, roots, outcome)
+            cell.blockers, cell.working_versions, cell.not_examined = self._explain(target, roots, outcome)
             cell.knowledge = [r for r in self.rules if r.id in outcome.provider.rule_hits]
         return cell
 
@@ -233,18 +236,26 @@ class Checker:
 
     # -- explanations -------------------------------------------------------
 
-    def _explain(self, target: Target, roots: Sequence[Req], joint: Failure) -> tuple[list[Blocker], dict[str, list[str]]]:
+    def _explain(self, target: Target, roots: Sequence[Req], joint: Failure) -> tuple[list[Blocker], dict[str, list[str]], list[str]]:
+        """Blockers; versions of requested projects that install alone; requested projects not examined.
+
+        A requested project with no usable release here blocks the cell by itself: the others
+        are then not resolved one by one (a whole resolution each) but named as not examined.
+        """
         found: dict[tuple[str, str, str], Blocker] = {}
         working: dict[str, list[str]] = {}
         provider = joint.provider
         # the joint failure may come from a wheels-only resolution: judge versions with sdists allowed
         scratch = TargetProvider(self.index, target, allow_sdists=True, shared=self.shared)
+        usable = {root.key: self._newest_usable(scratch, root) for root in roots}
         for root in roots:
-            versions = self._newest_usable(scratch, root)
-            if not versions:
+            if not usable[root.key]:
                 blocker = self._root_blocker(provider, root)
                 found.setdefault((blocker.project, blocker.reason, blocker.requirement), blocker)
-                continue
+        if found:
+            return list(found.values()), {}, [root.key for root in roots if usable[root.key]]
+        for root in roots:
+            versions = usable[root.key]
             if len(roots) > 1 and isinstance(self._installing(target, [root]), Resolution):
                 working.setdefault(root.key, []).append("any")
                 continue  # installs on its own: not a root cause by itself
@@ -264,7 +275,7 @@ class Checker:
             found = {("", "conflict", str(i)): b for i, b in enumerate(self._conflicts(joint))}
         else:
             working = {}  # each project has its own blocker: "works alone" says nothing more
-        return list(found.values()), working
+        return list(found.values()), working, []
 
     def _range(self, root: Req) -> SpecifierSet:
         """What a requested project may be: its specifier and any -c constraints on it."""

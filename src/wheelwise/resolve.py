@@ -103,6 +103,15 @@ class Req:
     rule: Constraint | None = None
     source: str | None = None
 
+    def __hash__(self) -> int:
+        # The generated hash would hash the SpecifierSet, which packaging recomputes from
+        # canonical strings on every call; the text says the same and is hashed once.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.name, self.extras, self.kind, self.text, self.forbid, self.source))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     @property
     def key(self) -> str:
         return _key(self.name, self.extras)
@@ -124,6 +133,24 @@ class Req:
             text=_text(req),
             source=source,
         )
+
+
+#: by id: hashing a SpecifierSet recomputes canonical strings each time (packaging 26);
+#: the set is kept in the value so that its id is never reused
+_ADMITS: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
+
+
+def admits(specifier: SpecifierSet, version: Version) -> bool:
+    """``specifier.contains(version, prereleases=True)``, remembered: the resolver asks it
+    tens of thousands of times for the same few requirement and version pairs."""
+    entry = _ADMITS.get(id(specifier))
+    if entry is None:
+        entry = _ADMITS.setdefault(id(specifier), (specifier, {}))
+    known = entry[1]
+    found = known.get(version)
+    if found is None:
+        found = known[version] = specifier.contains(version, prereleases=True)
+    return found
 
 
 def _key(name: str, extras: frozenset[str]) -> str:
@@ -300,6 +327,21 @@ class Shared:
     def __init__(self) -> None:
         self.files: dict[str, dict[Version, list[DistFile]]] = {}
         self._per: dict[tuple[Target, bool], _PerTarget] = {}
+        self._wanted: dict[tuple[str, tuple[int, ...]], tuple[tuple[SpecifierSet, ...], list[Version]]] = {}
+
+    def wanted(self, name: str, specifiers: tuple[SpecifierSet, ...], by_version: Mapping[Version, object]) -> list[Version]:
+        """The versions of *name* that every specifier admits, newest first (as pip filters them).
+
+        The same for every target: a matrix asks it once per requirement set, not once per cell.
+        """
+        key = (name, tuple(map(id, specifiers)))  # by id, as admits(); the value keeps them alive
+        found = self._wanted.get(key)
+        if found is None:
+            spec = SpecifierSet()
+            for s in specifiers:
+                spec &= s
+            found = self._wanted.setdefault(key, (specifiers, list(spec.filter(by_version))))
+        return found[1]
 
     def per(self, target: Target, allow_sdists: bool) -> _PerTarget:
         key = (target, allow_sdists)
@@ -505,10 +547,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         by_version = self.files(name)
         if not by_version:
             return _Found([], (identifier, name, "not-found", tuple(reqs), ()))
-        spec = SpecifierSet()
-        for r in reqs:
-            spec &= r.specifier
-        wanted = list(spec.filter(by_version))
+        wanted = self.shared.wanted(name, tuple(r.specifier for r in reqs), by_version)
         if not wanted:
             alone_empty = any(not list(r.specifier.filter(by_version)) for r in reqs if not r.narrows_only)
             cause = "no-version" if alone_empty else "conflict"
@@ -563,7 +602,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             return requirement.narrows_only
         if requirement.forbid:
             return False
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        return admits(requirement.specifier, candidate.version)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         cached = self._deps.get(candidate)

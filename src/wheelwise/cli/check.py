@@ -236,6 +236,8 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
         printer(f"  [red]•[/] {lines[0]}")
         for line in lines[1:]:
             printer(f"    {line}")
+    if cell.not_examined:
+        printer(f"  not examined further: {escape(', '.join(cell.not_examined))} (the above blocks this cell by itself)")
     if cell.working_versions:
         alone = "; ".join(name if versions == ["any"] else f"{name} {', '.join(versions)}"
                           for name, versions in cell.working_versions.items())

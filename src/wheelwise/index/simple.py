@@ -256,12 +256,16 @@ _ATTR = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
 _ANCHOR_TAG = re.compile(rf"<(a|base)((?:\s+{_ATTR})*)\s*/?>", re.IGNORECASE)
 _ANCHOR_START = re.compile(r"<(?:a|base)[\s/>]", re.IGNORECASE)
 _ONE_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-_UNSURE = re.compile(r"<!--|<!\[CDATA\[|<(?:script|style|textarea|title|xmp|plaintext)[\s>]", re.IGNORECASE)
+_UNSURE = re.compile(r"<!--|<!\[CDATA\[|<(?:script|style|textarea|xmp|plaintext)[\s>]", re.IGNORECASE)
+#: a <title> holding plain text is read alike by every html.parser; one holding markup is not
+_TITLE = re.compile(r"<title[\s>]([^<]*<)?", re.IGNORECASE)
 
 
 def _fast_tags(text: str) -> tuple[str | None, list[dict[str, str | None]]] | None:
     """(base href, anchors' attributes) as html.parser would give them, or None when unsure."""
     if _UNSURE.search(text) or text.rfind("<") > text.rfind(">"):
+        return None
+    if any(not text.startswith("</title", m.end() - 1) for m in _TITLE.finditer(text)):
         return None
     found = list(_ANCHOR_TAG.finditer(text))
     if len(found) != len(_ANCHOR_START.findall(text)):
