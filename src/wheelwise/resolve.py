@@ -22,10 +22,12 @@ Nothing here prints; the outcome is data (:class:`Resolution`, :class:`Failure`)
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import enum
 import functools
 import itertools
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Union
@@ -396,6 +398,8 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         for c in constraints:
             self.constraints.setdefault(c.name, []).append(c)
         self.rules = list(rules)
+        #: projects whose versions trigger a rule: deciding them first lets the rule narrow the others
+        self._triggers = {canonicalize_name(rule.when.name) for rule in self.rules}
         self.roots = set(roots)
         self.shared = shared or Shared()
         cached = self.shared.per(target, allow_sdists)
@@ -494,7 +498,12 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         root = any(i.parent is None for i in infos)
         cause = any(c.requirement.key == identifier or (c.parent and c.parent.key == identifier) for c in backtrack_causes)
         upper = any(s.operator in ("<", "<=", "~=", "==") for r in reqs for s in r.specifier)
-        return (not marker, not cause, not pinned, not root, not upper, identifier)
+        # Among projects that trigger knowledge rules, the one with fewest releases first: with
+        # tensorflow-metal decided, "tensorflow<2.20" applies before any tensorflow is tried, rather
+        # than tensorflow 2.21 and 2.20 being read and refused one after the other.
+        name = reqs[0].name if reqs else identifier
+        trigger = len(self._files.get(name, ())) if name in self._triggers else sys.maxsize
+        return (not marker, not cause, not pinned, trigger, not root, not upper, identifier)
 
     def find_matches(
         self,
@@ -502,13 +511,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
     ) -> Callable[[], Iterator[Candidate]] | list[Candidate]:
-        reqs = list(requirements[identifier])
-        bad = frozenset(incompatibilities[identifier])
-        memo = (identifier, tuple(reqs), bad)
-        found = self._matches.get(memo)
-        if found is None:
-            found = self._find_matches(identifier, reqs, bad)
-            self._matches[memo] = found
+        found = self._found(identifier, list(requirements[identifier]), frozenset(incompatibilities[identifier]))
         for rule in found.rules:
             self.rule_hits[rule.id] = rule
         if found.empty is not None:
@@ -524,6 +527,15 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
             lazy = candidates
             return lambda: (c for c in lazy if c not in dead)
         return [c for c in candidates if c not in dead]
+
+    def _found(self, identifier: str, reqs: list[Req], bad: frozenset[Candidate]) -> _Found:
+        """What find_matches answers, computed once per target (nothing recorded here)."""
+        memo = (identifier, tuple(reqs), bad)
+        found = self._matches.get(memo)
+        if found is None:
+            found = self._find_matches(identifier, reqs, bad)
+            self._matches[memo] = found
+        return found
 
     def _find_matches(self, identifier: str, reqs: list[Req], bad: frozenset[Candidate]) -> _Found:
         name = reqs[0].name
@@ -609,8 +621,6 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         if cached is None:
             cached = self._dependencies(candidate)
             self._deps[candidate] = cached
-            names = [d.name for d in cached[0] if not d.name.startswith("<") and not d.narrows_only]
-            self.index.prefetch(names=names)
         deps, unknown = cached
         if candidate not in self._seen:
             self._seen.add(candidate)
@@ -691,9 +701,19 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         recorded, not only the first, so that explanations name them all.
         """
         hopeless = False
-        for dep in deps:
-            if dep.narrows_only:
-                continue
+        real = [d for d in deps if not d.narrows_only]
+        # Pages are fetched in parallel and looked at as they arrive, so that each one's first
+        # candidate has its metadata requested at once, not after a slower page before it ...
+        on_index = [d for d in real if not d.name.startswith("<")]
+        arriving: dict[concurrent.futures.Future[Any], list[Req]] = {}
+        for future, dep in zip(self.index.page_futures(d.name for d in on_index), on_index):
+            arriving.setdefault(future, []).append(dep)
+        for future in concurrent.futures.as_completed(arriving):
+            for dep in arriving[future]:
+                if future.exception() is None:
+                    self._found(dep.key, [dep], frozenset())
+        # ... then recorded in their own order, so that explanations do not depend on timing.
+        for dep in real:
             found = self.find_matches(dep.key, {dep.key: iter([dep])}, {dep.key: iter(())})
             if callable(found):
                 found = list(itertools.islice(found(), 1))

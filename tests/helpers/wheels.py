@@ -56,6 +56,7 @@ def make_wheel(
     omit_metadata: bool = False,
     compression: int = zipfile.ZIP_DEFLATED,
     comment: bytes = b"",
+    dist_info_first: bool = False,
     **metadata_fields: object,
 ) -> bytes:
     """A real wheel: package files, then ``.dist-info`` (METADATA, WHEEL, RECORD) last.
@@ -63,6 +64,7 @@ def make_wheel(
     :param filler: bytes of incompressible data in a module, to make the wheel big.
     :param compression: how members are stored (zipfile's constants).
     :param comment: the archive comment (after the end-of-central-directory record).
+    :param dist_info_first: write ``.dist-info`` first (some tools do), not last.
     """
     dist = f"{name.replace('-', '_')}-{version}.dist-info"
     pkg = name.replace("-", "_")
@@ -74,6 +76,8 @@ def make_wheel(
     contents[f"{dist}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
     record = [_record_line(p, d) for p, d in contents.items()] + [f"{dist}/RECORD,,"]
     contents[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    if dist_info_first:
+        contents = dict(sorted(contents.items(), key=lambda item: ".dist-info/" not in item[0]))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as zf:
         for path, data in contents.items():

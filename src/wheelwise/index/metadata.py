@@ -319,12 +319,18 @@ def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, i
         cd_size, cd_offset = struct.unpack_from("<QQ", tail, record + 40)
     if cd_offset + cd_size > end:
         return None
-    if not sparse.covered(cd_offset, cd_offset + cd_size):
-        fetch(cd_offset, cd_offset + cd_size)
-    central = sparse.get(cd_offset, cd_offset + cd_size)
-    record_at = _metadata_record(central, file.name)
+    # Wheels list their .dist-info last, so the tail read usually holds the METADATA record:
+    # then the rest of the central directory (megabytes for tensorflow) is never fetched.
+    known = max(cd_offset, tail_start)
+    central = sparse.get(known, cd_offset + cd_size)
+    record_at = _metadata_record(central, file.name, own_only=True)
     if record_at is None:
-        return None
+        if not sparse.covered(cd_offset, cd_offset + cd_size):
+            fetch(cd_offset, cd_offset + cd_size)
+        central = sparse.get(cd_offset, cd_offset + cd_size)
+        record_at = _metadata_record(central, file.name)
+        if record_at is None:
+            return None
     flags, method, _time, _date, crc, size, _usize, name_len, extra_len = struct.unpack_from("<HHHHIIIHH", central, record_at + 8)
     (header,) = struct.unpack_from("<I", central, record_at + 42)
     extra = central[record_at + 46 + name_len : record_at + 46 + name_len + extra_len]
@@ -356,8 +362,11 @@ def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, i
     return raw
 
 
-def _metadata_record(central: bytes, project: str) -> int | None:
-    """Offset of the central-directory record for ``NAME-VER.dist-info/METADATA``, the project's own first."""
+def _metadata_record(central: bytes, project: str, *, own_only: bool = False) -> int | None:
+    """Offset of the central-directory record for ``NAME-VER.dist-info/METADATA``, the project's own first.
+
+    :param own_only: only the project's own (when *central* is a part of the directory).
+    """
     found: list[tuple[int, str]] = []
     hit = central.find(_METADATA_TAIL)
     while hit >= 0:
@@ -370,6 +379,8 @@ def _metadata_record(central: bytes, project: str) -> int | None:
                     found.append((start, name))
         hit = central.find(_METADATA_TAIL, hit + 1)
     member = _member_name([n for _, n in found], project, "METADATA", True)
+    if own_only and (member is None or canonicalize_name(member.split("/")[0].split("-")[0]) != canonicalize_name(project)):
+        return None
     return next((s for s, n in found if n == member), None)
 
 

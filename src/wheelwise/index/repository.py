@@ -10,7 +10,7 @@ bounded thread pool so that resolution rarely waits on the network.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
+import functools
 import os
 import threading
 import time
@@ -44,6 +44,17 @@ T = TypeVar("T")
 SDIST_INSPECT_LIMIT = 64 << 20
 #: Called after each fetch with its kind ("page", "metadata") and a label.
 ProgressHook = Callable[[str, str], None]
+
+
+class _Flight:
+    """One fetch: its future, whether some thread runs it, whether the pool has it queued."""
+
+    __slots__ = ("future", "queued", "started")
+
+    def __init__(self) -> None:
+        self.future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        self.started = False
+        self.queued = False
 
 
 class PackageIndex:
@@ -81,7 +92,7 @@ class PackageIndex:
         self.progress = progress
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheelwise")
         self._lock = threading.Lock()
-        self._flights: dict[str, concurrent.futures.Future[object]] = {}
+        self._flights: dict[str, _Flight] = {}
         self._index_urls: list[str] | None = None
         self._find_links: list[DistFile] | None = None
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
@@ -99,35 +110,68 @@ class PackageIndex:
 
     # -- single flight ----------------------------------------------------
 
+    def _flight(self, key: str, work: Callable[[], T], *, inline: bool) -> concurrent.futures.Future[T]:
+        """The one flight for *key*; run here when *inline* and nobody has started it yet.
+
+        A flight queued for the pool is taken over by the first caller that needs it now, so
+        nobody ever waits for a task still queued behind others.
+        """
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            run = inline and not flight.started
+            if run:
+                flight.started = True
+        if run:
+            self._run(key, flight, work)
+        return flight.future  # type: ignore[return-value]
+
+    def _run(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
+        try:
+            flight.future.set_result(work())
+        except BaseException as exc:
+            flight.future.set_exception(exc)
+            with self._lock:  # a failure is not remembered: a retry may succeed
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+
     def _once(self, key: str, work: Callable[[], T]) -> T:
         """Run *work* once per key; concurrent and later callers get its result."""
+        return self._flight(key, work, inline=True).result()
+
+    def _background(self, key: str, work: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Start *work* in the pool unless its flight exists; its future either way."""
+        future = self._flight(key, work, inline=False)
         with self._lock:
-            future = self._flights.get(key)
-            owner = future is None
-            if owner:
-                future = concurrent.futures.Future()
-                self._flights[key] = future
-        assert future is not None
-        if owner:
-            try:
-                future.set_result(work())
-            except BaseException as exc:
-                future.set_exception(exc)
-                with self._lock:  # a failure is not remembered: a retry may succeed
-                    self._flights.pop(key, None)
-        return future.result()  # type: ignore[return-value]
+            flight = self._flights.get(key)
+            queue = flight is not None and not flight.started and not flight.queued
+            if queue and flight is not None:
+                flight.queued = True
+        if queue and flight is not None:
+            self._pool.submit(self._start_queued, key, flight, work)
+        return future
+
+    def _start_queued(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
+        with self._lock:
+            if flight.started:
+                return  # a foreground caller took it over
+            flight.started = True
+        self._run(key, flight, work)
 
     def prefetch(self, names: Iterable[str] = (), files: Iterable[DistFile] = ()) -> None:
         """Start fetching pages and metadata in the background; errors wait for the real call."""
-        for name in names:
-            self._pool.submit(self._quiet, self.project, name)
+        self.page_futures(names)
         for file in files:
-            self._pool.submit(self._quiet, self.metadata, file)
+            self._background(f"meta:{file.url}", functools.partial(self._metadata, file))
 
-    @staticmethod
-    def _quiet(call: Callable[[str], object] | Callable[[DistFile], object], arg: object) -> None:
-        with contextlib.suppress(Exception):  # the foreground call raises it again
-            call(arg)  # type: ignore[arg-type]
+    def page_futures(self, names: Iterable[str]) -> list[concurrent.futures.Future[ProjectPage]]:
+        """Start fetching these pages; their futures, to take them in the order they arrive."""
+        futures = []
+        for name in names:
+            normalized = canonicalize_name(name)
+            futures.append(self._background(f"page:{normalized}", functools.partial(self._project, normalized)))
+        return futures
 
     def map(self, call: Callable[[T], object], items: Iterable[T]) -> list[object]:
         """Run *call* over *items* in the pool; results in order, first error raised."""

@@ -255,7 +255,7 @@ class _AnchorParser(html.parser.HTMLParser):
 _ATTR = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
 _ANCHOR_TAG = re.compile(rf"<(a|base)((?:\s+{_ATTR})*)\s*/?>", re.IGNORECASE)
 _ANCHOR_START = re.compile(r"<(?:a|base)[\s/>]", re.IGNORECASE)
-_ONE_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_ONE_ATTR = re.compile(r"""([^\s"'>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _UNSURE = re.compile(r"<!--|<!\[CDATA\[|<(?:script|style|textarea|xmp|plaintext)[\s>]", re.IGNORECASE)
 #: a <title> holding plain text is read alike by every html.parser; one holding markup is not
 _TITLE = re.compile(r"<title[\s>]([^<]*<)?", re.IGNORECASE)
@@ -274,11 +274,12 @@ def _fast_tags(text: str) -> tuple[str | None, list[dict[str, str | None]]] | No
     anchors: list[dict[str, str | None]] = []
     for match in found:
         attrs: dict[str, str | None] = {}
-        for attr in _ONE_ATTR.finditer(match.group(2)):
-            value = next((v for v in attr.group(2, 3, 4) if v is not None), None)
-            if value is not None and "&" in value:
+        for name, assigned, double, single, bare in _ONE_ATTR.findall(match.group(2)):
+            # at most one of the three value groups took part; a bare attribute has no "="
+            value: str | None = (double or single or bare) if assigned else None
+            if value and "&" in value:
                 value = html.unescape(value)
-            attrs[attr.group(1).lower()] = value
+            attrs[name.lower()] = value
         if match.group(1).lower() == "a":
             anchors.append(attrs)
         elif base is None:
@@ -317,9 +318,11 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
             continue
         url, hashes = _hashes_from_fragment(join(href))
         filename = _filename_of(url)
-        if not is_distribution(filename):
-            continue
-        if wanted and parse_filename(filename)[0] != wanted:
+        try:
+            project = parse_filename(filename)[0]
+        except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+            continue  # not a distribution
+        if wanted and project != wanted:
             continue
         metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         files.append(
