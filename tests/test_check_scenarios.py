@@ -99,3 +99,28 @@ def test_scenario(path: Path) -> None:
         assert label in labels, shown
     if cell.verdict != "blocked":
         assert not cell.nearest
+
+
+def test_dependencies_are_read_ahead_of_the_resolver() -> None:
+    """Once a candidate's metadata arrives, its dependencies' pages and their newest metadata
+    are fetched down the tree without waiting for the resolver to ask (as uv does)."""
+    import time
+
+    from wheelwise.resolve import Req, TargetProvider, parse_requirement
+
+    chain = [f"link{i}" for i in range(8)]
+    dists = [{"name": "app", "version": "1.0", "requires": [chain[0]]}]
+    dists += [{"name": n, "version": "1.0", "requires": [chain[i + 1]] if i + 1 < len(chain) else []} for i, n in enumerate(chain)]
+    with IndexServer() as server:
+        serve(server, dists)
+        with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
+            provider = TargetProvider(index, parse_target("linux-x86_64", (3, 12)), allow_sdists=False)
+            root = Req.from_requirement(parse_requirement("app"), "root")
+            # the resolver's first question only: which versions of app are there
+            found = provider.find_matches("app", {"app": iter([root])}, {"app": iter(())})
+            assert [str(c) for c in (found() if callable(found) else found)] == ["app 1.0"]
+            deadline = time.monotonic() + 10
+            wanted = {f"/files/{wheel_filename(n, '1.0')}.metadata" for n in chain}
+            while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
+                time.sleep(0.02)
+            assert wanted <= {r.path for r in server.requests(r"\.metadata$")}

@@ -68,6 +68,9 @@ __all__ = [
     "resolve",
 ]
 
+#: candidates per target whose dependencies are read ahead of the resolver (see _speculate)
+SPECULATE_MAX = 400
+
 PYTHON = "<python>"
 INVALID = "<invalid>"
 
@@ -371,6 +374,9 @@ class _PerTarget:
         self.dead: set[Candidate] = set()
         #: why each dead candidate is dead: its hopeless dependencies
         self.dead_why: dict[Candidate, list[Empty]] = {}
+        #: candidates whose dependencies are being read ahead of the resolver
+        self.speculated: set[Candidate] = set()
+        self.lock = threading.Lock()
 
 
 def _python_candidate(target: Target) -> Candidate:
@@ -411,6 +417,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         #: candidates with a dependency that nothing on the index satisfies here (whatever else is pinned)
         self.dead = cached.dead
         self._dead_why = cached.dead_why
+        self._per_target = cached
         self._seen: set[Candidate] = set()
         self._req_parents: dict[Req, list[Candidate]] = {}
         self.parents: dict[str, list[Candidate]] = {}
@@ -585,6 +592,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         if not lazy.items:
             return _Found([], (identifier, name, "target" if not bad else "exhausted", tuple(reqs), tuple(drops)))
         self.index.prefetch(files=[c.file for c in lazy.items[:ahead] if c.file is not None])
+        self._speculate(lazy.items[0])
         return _Found(lazy, None, self._knowledge_hits(reqs, by_version))
 
     def _knowledge_hits(self, reqs: Sequence[Req], by_version: Mapping[Version, list[DistFile]]) -> tuple[Constraint, ...]:
@@ -635,6 +643,43 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
                 self._dead_why[candidate] = self.empties[before:]
                 self.dead.add(candidate)
         return deps
+
+    # -- reading ahead ---------------------------------------------------
+
+    def _speculate(self, candidate: Candidate) -> None:
+        """Read ahead of the resolver, as uv does: once a candidate's metadata arrives from the
+        network, fetch its dependencies' pages, then their newest candidates' metadata, and so
+        on down the tree, so that the network is never waiting for the resolver's turn.
+
+        Only for metadata read over the network (from the cache the resolver is quick
+        enough), and at most SPECULATE_MAX candidates per target.
+        """
+        if candidate.file is None or candidate.absent:
+            return
+        per = self._per_target
+        with per.lock:
+            if candidate in per.speculated or len(per.speculated) >= SPECULATE_MAX:
+                return
+            per.speculated.add(candidate)
+
+        def arrived(future: concurrent.futures.Future[Any]) -> None:
+            if future.exception() is None and future.result().how != "cache":
+                self.index.spawn(self._speculate_dependencies, candidate)
+
+        self.index.metadata_future(candidate.file).add_done_callback(arrived)
+
+    def _speculate_dependencies(self, candidate: Candidate) -> None:
+        deps = self._deps.get(candidate)
+        if deps is None:
+            deps = self._deps.setdefault(candidate, self._dependencies(candidate))
+        wanted = [d for d in deps[0] if not d.narrows_only and not d.name.startswith("<")]
+        for future, dep in zip(self.index.page_futures(d.name for d in wanted), wanted):
+
+            def arrived(future: concurrent.futures.Future[Any], dep: Req = dep) -> None:
+                if future.exception() is None:
+                    self.index.spawn(self._found, dep.key, [dep], frozenset())
+
+            future.add_done_callback(arrived)
 
     def _dependencies(self, candidate: Candidate) -> tuple[list[Req], bool]:
         """The candidate's requirements here, and whether they are unknown without a build."""

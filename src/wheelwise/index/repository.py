@@ -10,6 +10,7 @@ bounded thread pool so that resolution rarely waits on the network.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import os
 import threading
@@ -163,7 +164,17 @@ class PackageIndex:
         """Start fetching pages and metadata in the background; errors wait for the real call."""
         self.page_futures(names)
         for file in files:
-            self._background(f"meta:{file.url}", functools.partial(self._metadata, file))
+            self.metadata_future(file)
+
+    def metadata_future(self, file: DistFile) -> concurrent.futures.Future[FetchedMetadata]:
+        """Start reading *file*'s metadata in the background; its future."""
+        return self._background(f"meta:{file.url}", functools.partial(self._metadata, file))
+
+    def spawn(self, call: Callable[..., object], *args: object) -> None:
+        """Run *call* in the pool, for work done ahead of need (its errors are dropped: the
+        foreground call that needs the result meets them again)."""
+        with contextlib.suppress(RuntimeError):  # the index is closed: nobody needs it any more
+            self._pool.submit(call, *args)
 
     def page_futures(self, names: Iterable[str]) -> list[concurrent.futures.Future[ProjectPage]]:
         """Start fetching these pages; their futures, to take them in the order they arrive."""
