@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from packaging.version import Version
 
 from helpers.indexserver import IndexServer, load_recorded
 from wheelwise.cli import main
@@ -90,3 +91,22 @@ def test_live_index_show() -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["project"]["version"] and doc["project"]["metadata_how"] in {"pep658", "range", "full"}
+
+
+@pytest.mark.network
+def test_live_index_check_matrix() -> None:
+    """The issue's seed against the live index: metal pins that load; no metal off macOS."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "wheelwise", "check", "tensorflow", "tensorflow-metal", "-t", "macos-arm64", "-t", "linux-x86_64",
+         "-p", "3.12", "--json"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr  # the Linux cell is blocked
+    cells = {c["target"]: c for c in json.loads(proc.stdout)["cells"]}
+    mac, linux = cells["macos-arm64"], cells["linux-x86_64"]
+    assert mac["verdict"] == "ok"
+    if mac["pins"]["tensorflow-metal"] == "1.2.0":
+        assert Version(mac["pins"]["tensorflow"]) < Version("2.20")
+    assert linux["verdict"] == "blocked"
+    assert [(b["project"], b["reason"]) for b in linux["blockers"]] == [("tensorflow-metal", "platform")]
+    assert "macos-arm64" in {n["target"] for n in linux["nearest_working"]}
