@@ -150,7 +150,10 @@ class PackageIndex:
             if queue and flight is not None:
                 flight.queued = True
         if queue and flight is not None:
-            self._pool.submit(self._start_queued, key, flight, work)
+            try:
+                self._pool.submit(self._start_queued, key, flight, work)
+            except RuntimeError:  # closed: a caller that needs it runs it itself
+                flight.queued = False
         return future
 
     def _start_queued(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
