@@ -43,6 +43,8 @@ def test_same_mac_with_an_x86_64_python_under_rosetta() -> None:
     rosetta = next(f for f in report.findings if f.check == "rosetta")
     assert any("arch -arm64" in fix or "arm64 Python" in fix for fix in rosetta.fix)
     assert report.failed
+    # tensorflow without metal is this Python's fault, not metal's: no plugin advice beside it
+    assert "tensorflow-without-metal" not in findings("m1pro-rosetta")
 
 
 def test_tensorflow_2_21_with_metal_1_2_0_fails_with_the_cited_rule() -> None:
@@ -138,7 +140,8 @@ def _recorded_sysctl(name: str):  # type: ignore[no-untyped-def]
 
 
 def test_rosetta_and_apple_silicon_from_recorded_sysctl() -> None:
-    native = macos_hardware(_recorded_sysctl("m1pro-native"), [])
+    errors: list[dict[str, str]] = []
+    native = macos_hardware(_recorded_sysctl("m1pro-native"), errors)
     assert (native["arch"], native["apple_silicon"], native["rosetta"], native["cpu"]) == ("arm64", True, False, "Apple M1 Pro")
     rosetta = macos_hardware(_recorded_sysctl("m1pro-rosetta"), [])
     assert (rosetta["arch"], rosetta["rosetta"]) == ("arm64", True)
@@ -146,6 +149,9 @@ def test_rosetta_and_apple_silicon_from_recorded_sysctl() -> None:
     intel = macos_hardware(_recorded_sysctl("intel-mac"), [])
     assert (intel["arch"], intel["apple_silicon"], intel["rosetta"]) == ("x86_64", False, False)
     assert intel["cpu_features"]["avx2"] is True
+    assert not errors  # a real Mac's answers leave nothing unknown
+    silent = macos_hardware(lambda key: None, errors)
+    assert silent["rosetta"] is False and [e["fact"] for e in errors] == ["apple_silicon"]
 
 
 def test_nvidia_smi_output_is_read() -> None:

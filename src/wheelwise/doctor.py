@@ -482,7 +482,8 @@ def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
             )
         elif driver is not None and need is not None:
             yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {nvidia.get('driver')} runs CUDA {cuda}")
-    if apple is not None and facts.os_name == "macos" and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
+    # under Rosetta the Python itself is the fault (its own finding says so): no metal advice
+    if apple is not None and facts.os_name == "macos" and not facts.rosetta and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
         yield Finding(
             "accelerators",
             "tensorflow-without-metal",

@@ -133,6 +133,9 @@ def macos_hardware(sysctl: Callable[[str], Optional[str]], errors: Errors) -> Fa
         value = sysctl(key)
         features[feature] = None if value is None else value.strip() == "1"
     apple_silicon = arm64 is not None and arm64.strip() == "1"
+    if arm64 is None and brand is None:
+        # every Mac answers machdep.cpu.brand_string; silence means sysctl itself failed
+        errors.append({"fact": "apple_silicon", "reason": "sysctl answered nothing: Apple silicon and Rosetta are unknown"})
     return {
         "arch": "arm64" if apple_silicon else "x86_64",
         "apple_silicon": apple_silicon,
