@@ -144,6 +144,55 @@ def test_plan_install_verify_real_cpu_torch(tmp_path: Path, capsys: pytest.Captu
     assert "no cuda device visible" in capsys.readouterr().out
 
 
+def _local_has(project: str) -> bool:
+    return sys.version_info[:2] == (3, 11) and (LOCAL_INDEX / project).is_dir()
+
+
+def _installed_version(venv: Path, project: str) -> str:
+    prefix = project.replace("-", "_") + "-"
+    (dist,) = [p for p in venv.glob("lib/python3.*/site-packages/*.dist-info") if p.name.startswith(prefix)]
+    return dist.name[len(prefix) : -len(".dist-info")]
+
+
+@pytest.mark.skipif(not _local_has("jaxlib"), reason="needs this machine's local index with jax and jaxlib for CPython 3.11")
+def test_plan_install_verify_real_cpu_jax(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    venv = tmp_path / "jax-env"
+    assert main(["install", "jax", "--accelerator", "cpu", "--venv", str(venv), "-i", LOCAL_INDEX.as_uri()]) == 0
+    out = capsys.readouterr().out
+    assert "backend cpu" in out and "JAX lists no accelerator" in out and "✓ verified" in out
+
+    assert main(["verify", "--venv", str(venv), "--json", "--size", "128", "--runs", "3"]) == 0
+    (jax,) = json.loads(capsys.readouterr().out)["verification"]["frameworks"]
+    assert jax["framework"] == "jax" and jax["version"] == _installed_version(venv, "jax")
+    assert jax["build"] == {"jaxlib": _installed_version(venv, "jaxlib"), "backend": "cpu"}
+    assert [d["kind"] for d in jax["devices"]] == ["cpu"] and jax["accelerator"] is None
+    assert jax["placement"]["ok"] is False
+    cpu = jax["benchmark"]["cpu"]
+    assert cpu["size"] == 128 and len(cpu["times_s"]) == 3 and cpu["gflops"] > 0
+
+    assert main(["verify", "--venv", str(venv), "--expect", "cuda", "--size", "64", "--runs", "1"]) == 1
+    assert "no cuda device visible" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not _local_has("tensorflow-cpu"), reason="needs this machine's local index with tensorflow-cpu for CPython 3.11")
+def test_verify_real_cpu_tensorflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    venv = tmp_path / "tf-env"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--index-url", LOCAL_INDEX.as_uri(), "tensorflow-cpu"]
+    subprocess.run(pip, check=True, capture_output=True)
+
+    assert main(["verify", "--venv", str(venv), "--json", "--size", "128", "--runs", "3"]) == 0
+    (tf,) = json.loads(capsys.readouterr().out)["verification"]["frameworks"]
+    assert tf["framework"] == "tensorflow" and tf["version"] == _installed_version(venv, "tensorflow-cpu")
+    assert tf["build"]["is_cuda_build"] is False and tf["build"]["plugins"] == []
+    assert [d["kind"] for d in tf["devices"]] == ["cpu"] and tf["accelerator"] is None
+    assert tf["placement"] == {"requested": None, "ran_on": "cpu", "ok": False, "reason": "TensorFlow lists no GPU"}
+    assert tf["benchmark"]["cpu"]["gflops"] > 0
+
+    assert main(["verify", "--venv", str(venv), "--expect", "metal", "--size", "64", "--runs", "1"]) == 1
+    assert "no metal device visible" in capsys.readouterr().out
+
+
 def test_verify_an_environment_without_frameworks_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     venv = tmp_path / "empty"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
