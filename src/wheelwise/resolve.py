@@ -143,6 +143,7 @@ class Req:
 #: by id: hashing a SpecifierSet recomputes canonical strings each time (packaging 26);
 #: the set is kept in the value so that its id is never reused
 _ADMITS: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
+_ADMITS_MAX = 1 << 15
 
 
 def admits(specifier: SpecifierSet, version: Version) -> bool:
@@ -150,6 +151,8 @@ def admits(specifier: SpecifierSet, version: Version) -> bool:
     tens of thousands of times for the same few requirement and version pairs."""
     entry = _ADMITS.get(id(specifier))
     if entry is None:
+        if len(_ADMITS) >= _ADMITS_MAX:
+            _ADMITS.clear()  # a long-lived process (the library) must not keep every set forever
         entry = _ADMITS.setdefault(id(specifier), (specifier, {}))
     known = entry[1]
     found = known.get(version)
