@@ -292,8 +292,8 @@ _METADATA_TAIL = b".dist-info/METADATA"
 
 def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, int], None]) -> bytes | None:
     """METADATA of a remote wheel from its raw zip records: end of central directory,
-    the central directory (fetched whole when the tail did not hold it), the one
-    record named ``*.dist-info/METADATA``, then that member's bytes alone.
+    the one record named ``*.dist-info/METADATA`` (in the tail already read, else in
+    the whole central directory, fetched), then that member's bytes alone.
 
     None when the layout is anything but plain (a zip comment hiding the end record,
     encryption, a compression other than stored/deflate): zipfile then reads it.
@@ -322,7 +322,7 @@ def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, i
     # Wheels list their .dist-info last, so the tail read usually holds the METADATA record:
     # then the rest of the central directory (megabytes for tensorflow) is never fetched.
     known = max(cd_offset, tail_start)
-    central = sparse.get(known, cd_offset + cd_size)
+    central = sparse.get(known, cd_offset + cd_size) if known < cd_offset + cd_size else b""
     record_at = _metadata_record(central, file.name, own_only=True)
     if record_at is None:
         if not sparse.covered(cd_offset, cd_offset + cd_size):
