@@ -124,3 +124,28 @@ def test_dependencies_are_read_ahead_of_the_resolver() -> None:
             while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
                 time.sleep(0.02)
             assert wanted <= {r.path for r in server.requests(r"\.metadata$")}
+
+
+def test_refused_versions_are_read_ahead_of_the_resolver() -> None:
+    """When the resolver reads past the newest version (it refused it), the metadata of the next
+    ones is read in parallel, more the longer it refuses: not one round trip per refusal."""
+    import time
+
+    from wheelwise.resolve import Req, TargetProvider, parse_requirement
+
+    versions = [f"{v}.0" for v in range(12, 0, -1)]
+    with IndexServer() as server:
+        serve(server, [{"name": "lib", "version": v} for v in versions])
+        with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
+            provider = TargetProvider(index, parse_target("linux-x86_64", (3, 12)), allow_sdists=False)
+            root = Req.from_requirement(parse_requirement("lib"), "root")
+            found = provider.find_matches("lib", {"lib": iter([root])}, {"lib": iter(())})
+            candidates = iter(found() if callable(found) else found)
+            taken = [str(next(candidates)), str(next(candidates))]  # the newest, refused; then the next
+            assert taken == ["lib 12.0", "lib 11.0"]
+            wanted = {f"/files/{wheel_filename('lib', v)}.metadata" for v in versions[:4]}
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
+                time.sleep(0.02)
+            # two versions read by the resolver, four (and counting) by the index
+            assert wanted <= {r.path for r in server.requests(r"\.metadata$")}

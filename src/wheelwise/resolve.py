@@ -70,6 +70,8 @@ __all__ = [
 
 #: candidates per target whose dependencies are read ahead of the resolver (see _speculate)
 SPECULATE_MAX = 400
+#: versions of one project whose metadata is read in parallel while the resolver refuses them
+READ_AHEAD_MAX = 24
 
 PYTHON = "<python>"
 INVALID = "<invalid>"
@@ -286,28 +288,37 @@ class _Lazy:
 
     Most projects have hundreds of versions and the resolver takes the first
     one or two; judging every file of every version for every target is what
-    would cost.  Thread-safe: threads resolving the same target share it.
+    would cost.  Once the resolver reads past the first (it refused the newest),
+    more are computed ahead of it, the further the longer it refuses, and each
+    new one is handed to *arrived* (which starts reading its metadata).
+    Thread-safe: threads resolving the same target share it.
     """
 
-    def __init__(self, source: Iterator[Candidate]) -> None:
+    def __init__(self, source: Iterator[Candidate], arrived: Callable[[list[Candidate]], None] | None = None) -> None:
         self._source = source
+        self._arrived = arrived
         self._lock = threading.Lock()
         self.items: list[Candidate] = []
         self.done = False
 
     def fill(self, count: int) -> None:
         with self._lock:
+            before = len(self.items)
             while len(self.items) < count and not self.done:
                 try:
                     self.items.append(next(self._source))
                 except StopIteration:
                     self.done = True
+            new = self.items[before:]
+        if new and self._arrived is not None:
+            self._arrived(new)
 
     def __iter__(self) -> Iterator[Candidate]:
         index = 0
         while True:
-            if index >= len(self.items):
-                self.fill(index + 1)
+            if index >= len(self.items) or (index and index + 1 >= len(self.items) and not self.done):
+                # refused index versions already: tf-nightly has hundreds, each refused in turn
+                self.fill(index + 1 + min(READ_AHEAD_MAX, 2 * index))
                 if index >= len(self.items):
                     return
             yield self.items[index]
@@ -587,14 +598,12 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
                 if candidate not in bad:
                     yield candidate
 
-        lazy = _Lazy(candidates())
+        lazy = _Lazy(candidates(), lambda new: self.index.prefetch(files=[c.file for c in new if c.file is not None]))
         # When the resolver is already backtracking on this project, the next ones will be wanted
         # soon: read their metadata in parallel rather than one after another.
-        ahead = 3 if bad else 1
-        lazy.fill(ahead)
+        lazy.fill(min(READ_AHEAD_MAX, 3 * len(bad)) if bad else 1)
         if not lazy.items:
             return _Found([], (identifier, name, "target" if not bad else "exhausted", tuple(reqs), tuple(drops)))
-        self.index.prefetch(files=[c.file for c in lazy.items[:ahead] if c.file is not None])
         self._speculate(lazy.items[0])
         return _Found(lazy, None, self._knowledge_hits(reqs, by_version))
 
