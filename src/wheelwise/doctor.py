@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .facts import HostFacts, same_arch
-from .knowledge import FRAMEWORKS, Knowledge, release_floor
+from .knowledge import FRAMEWORKS, Constraint, Knowledge, release_floor
 
 __all__ = ["CATEGORIES", "Finding", "Report", "Status", "diagnose"]
 
@@ -328,55 +328,10 @@ def _constraints(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
         version = facts.version_of(rule.when.name)
         if version is None or not rule.applies_to(rule.when.name, version):
             continue
-        trigger = f"{rule.when.name} {version}"
-        sources = rule.sources
-        if rule.require is not None:
-            required = rule.requirement_for(version)
-            other = facts.version_of(required.name)
-            if other is not None and not required.specifier.contains(other, prereleases=True):
-                yield Finding(
-                    "frameworks",
-                    rule.id,
-                    Status.FAIL,
-                    f"{trigger} does not work with {required.name} {other}: it needs {required}",
-                    details=(rule.summary,),
-                    fix=(f"python -m pip install '{required}'",),
-                    sources=sources,
-                )
-        elif rule.forbid is not None:
-            other = facts.version_of(rule.forbid)
-            if other is not None:
-                yield Finding(
-                    "frameworks",
-                    rule.id,
-                    Status.FAIL,
-                    f"{rule.forbid} {other} is installed with {trigger}, which it cannot work with",
-                    details=(rule.summary,),
-                    fix=_forbid_fix(rule.forbid, rule.when, knowledge),
-                    sources=sources,
-                )
-        elif rule.needs is not None and not facts.has(rule.needs):
-            yield Finding(
-                "frameworks",
-                rule.id,
-                Status.FAIL,
-                f"{trigger} is installed without {rule.needs}",
-                details=(rule.summary,),
-                fix=(f"python -m pip install {rule.needs}",),
-                sources=sources,
-            )
-        elif rule.macos is not None and facts.os_name == "macos":
-            os_version = facts.os_version
-            if os_version is not None and not rule.macos.contains(os_version, prereleases=True):
-                yield Finding(
-                    "frameworks",
-                    rule.id,
-                    Status.FAIL,
-                    f"{trigger} needs macOS {rule.macos}; this is macOS {os_version}",
-                    details=(rule.summary,),
-                    fix=("upgrade macOS",),
-                    sources=sources,
-                )
+        broken = _rule_broken(rule, f"{rule.when.name} {version}", version, facts)
+        if broken is not None:
+            message, fix = broken
+            yield Finding("frameworks", rule.id, Status.FAIL, message, details=(rule.summary,), fix=fix, sources=rule.sources)
     for cover in knowledge.coverage:
         version = facts.version_of(cover.project)
         if version is not None and version > cover.through:
@@ -390,7 +345,28 @@ def _constraints(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
             )
 
 
-def _forbid_fix(forbidden: str, when: Requirement, knowledge: Knowledge) -> tuple[str, ...]:
+def _rule_broken(rule: Constraint, trigger: str, version: Version, facts: HostFacts) -> tuple[str, tuple[str, ...]] | None:
+    """What this installation breaks of a rule that applies to it, and the fix; None when nothing."""
+    if rule.require is not None:
+        required = rule.requirement_for(version)
+        other = facts.version_of(required.name)
+        if other is not None and not required.specifier.contains(other, prereleases=True):
+            return (f"{trigger} does not work with {required.name} {other}: it needs {required}",
+                    (f"python -m pip install '{required}'",))
+    elif rule.forbid is not None:
+        other = facts.version_of(rule.forbid)
+        if other is not None:
+            return f"{rule.forbid} {other} is installed with {trigger}, which it cannot work with", _forbid_fix(rule.forbid, rule.when)
+    elif rule.needs is not None and not facts.has(rule.needs):
+        return f"{trigger} is installed without {rule.needs}", (f"python -m pip install {rule.needs}",)
+    elif rule.macos is not None and facts.os_name == "macos":
+        os_version = facts.os_version
+        if os_version is not None and not rule.macos.contains(os_version, prereleases=True):
+            return f"{trigger} needs macOS {rule.macos}; this is macOS {os_version}", ("upgrade macOS",)
+    return None
+
+
+def _forbid_fix(forbidden: str, when: Requirement) -> tuple[str, ...]:
     """Either remove the forbidden project, or go back to a release it works with."""
     ceilings = [s.version for s in when.specifier if s.operator == ">="]
     fix = [f"python -m pip uninstall -y {forbidden}"]

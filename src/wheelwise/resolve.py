@@ -637,11 +637,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         return admits(requirement.specifier, candidate.version)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
-        cached = self._deps.get(candidate)
-        if cached is None:
-            cached = self._dependencies(candidate)
-            self._deps[candidate] = cached
-        deps, unknown = cached
+        deps, unknown = self._deps_of(candidate)
         if candidate not in self._seen:
             self._seen.add(candidate)
             for dep in deps:
@@ -681,10 +677,7 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
         self.index.metadata_future(candidate.file).add_done_callback(arrived)
 
     def _speculate_dependencies(self, candidate: Candidate) -> None:
-        deps = self._deps.get(candidate)
-        if deps is None:
-            deps = self._deps.setdefault(candidate, self._dependencies(candidate))
-        wanted = [d for d in deps[0] if not d.narrows_only and not d.name.startswith("<")]
+        wanted = [d for d in self._deps_of(candidate)[0] if not d.narrows_only and not d.name.startswith("<")]
         for future, dep in zip(self.index.page_futures(d.name for d in wanted), wanted):
 
             def arrived(future: concurrent.futures.Future[Any], dep: Req = dep) -> None:
@@ -692,6 +685,13 @@ class TargetProvider(AbstractProvider):  # type: ignore[type-arg]
                     self.index.spawn(self._found, dep.key, [dep], frozenset())
 
             future.add_done_callback(arrived)
+
+    def _deps_of(self, candidate: Candidate) -> tuple[list[Req], bool]:
+        """:meth:`_dependencies`, once per candidate and target (nothing recorded here)."""
+        found = self._deps.get(candidate)
+        if found is None:
+            found = self._deps.setdefault(candidate, self._dependencies(candidate))
+        return found
 
     def _dependencies(self, candidate: Candidate) -> tuple[list[Req], bool]:
         """The candidate's requirements here, and whether they are unknown without a build."""

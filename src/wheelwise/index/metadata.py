@@ -224,11 +224,12 @@ def _member_name(names: list[str], project: str, leaf: str, dist_info: bool) -> 
         found = [n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{leaf}")]
     else:
         found = [n for n in names if n.count("/") == 1 and n.endswith(f"/{leaf}")]
-    wanted = canonicalize_name(project)
-    for name in found:
-        if canonicalize_name(name.split("/")[0].split("-")[0]) == wanted:
-            return name
-    return found[0] if found else None
+    return next((name for name in found if _own(name, project)), found[0] if found else None)
+
+
+def _own(member: str, project: str) -> bool:
+    """Whether ``NAME-VER.dist-info/...`` (or ``NAME-VER/...``) is *project*'s."""
+    return canonicalize_name(member.split("/")[0].split("-")[0]) == canonicalize_name(project)
 
 
 def _read_from_zip(
@@ -379,7 +380,7 @@ def _metadata_record(central: bytes, project: str, *, own_only: bool = False) ->
                     found.append((start, name))
         hit = central.find(_METADATA_TAIL, hit + 1)
     member = _member_name([n for _, n in found], project, "METADATA", True)
-    if own_only and (member is None or canonicalize_name(member.split("/")[0].split("-")[0]) != canonicalize_name(project)):
+    if own_only and (member is None or not _own(member, project)):
         return None
     return next((s for s, n in found if n == member), None)
 

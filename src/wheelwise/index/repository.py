@@ -111,22 +111,12 @@ class PackageIndex:
 
     # -- single flight ----------------------------------------------------
 
-    def _flight(self, key: str, work: Callable[[], T], *, inline: bool) -> concurrent.futures.Future[T]:
-        """The one flight for *key*; run here when *inline* and nobody has started it yet.
-
-        A flight queued for the pool is taken over by the first caller that needs it now, so
-        nobody ever waits for a task still queued behind others.
-        """
-        with self._lock:
-            flight = self._flights.get(key)
-            if flight is None:
-                flight = self._flights[key] = _Flight()
-            run = inline and not flight.started
-            if run:
-                flight.started = True
-        if run:
-            self._run(key, flight, work)
-        return flight.future  # type: ignore[return-value]
+    def _flight(self, key: str) -> _Flight:
+        """The one flight for *key*, made if need be (the lock is held)."""
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = self._flights[key] = _Flight()
+        return flight
 
     def _run(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
         try:
@@ -138,23 +128,31 @@ class PackageIndex:
                     del self._flights[key]
 
     def _once(self, key: str, work: Callable[[], T]) -> T:
-        """Run *work* once per key; concurrent and later callers get its result."""
-        return self._flight(key, work, inline=True).result()
+        """Run *work* once per key; concurrent and later callers get its result.
+
+        A flight still queued for the pool is taken over and run here, so nobody ever
+        waits for a task queued behind others.
+        """
+        with self._lock:
+            flight = self._flight(key)
+            run = not flight.started
+            flight.started = True
+        if run:
+            self._run(key, flight, work)
+        return flight.future.result()  # type: ignore[return-value]
 
     def _background(self, key: str, work: Callable[[], T]) -> concurrent.futures.Future[T]:
-        """Start *work* in the pool unless its flight exists; its future either way."""
-        future = self._flight(key, work, inline=False)
+        """Queue *work* for the pool unless its flight is queued or running; its future."""
         with self._lock:
-            flight = self._flights.get(key)
-            queue = flight is not None and not flight.started and not flight.queued
-            if queue and flight is not None:
-                flight.queued = True
-        if queue and flight is not None:
+            flight = self._flight(key)
+            queue = not (flight.started or flight.queued)
+            flight.queued = True
+        if queue:
             try:
                 self._pool.submit(self._start_queued, key, flight, work)
             except RuntimeError:  # closed: a caller that needs it runs it itself
                 flight.queued = False
-        return future
+        return flight.future  # type: ignore[return-value]
 
     def _start_queued(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
         with self._lock:

@@ -182,12 +182,22 @@ def version_text(filename: str) -> str:
     return stem.rsplit("-", 1)[-1]
 
 
-def is_distribution(filename: str) -> bool:
+def _project_of(filename: str) -> NormalizedName | None:
+    """The project a distribution file belongs to; None when the name is not a distribution's."""
     try:
-        parse_filename(filename)
+        return parse_filename(filename)[0]
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        return False
-    return True
+        return None
+
+
+def is_distribution(filename: str) -> bool:
+    return _project_of(filename) is not None
+
+
+def _unwanted(filename: str, wanted: str | None) -> bool:
+    """Not a distribution, or (with *wanted*) another project's."""
+    project = _project_of(filename)
+    return project is None or (wanted is not None and project != wanted)
 
 
 def _hashes_from_fragment(url: str) -> tuple[str, dict[str, str]]:
@@ -318,11 +328,7 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
             continue
         url, hashes = _hashes_from_fragment(join(href))
         filename = _filename_of(url)
-        try:
-            project = parse_filename(filename)[0]
-        except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-            continue  # not a distribution
-        if wanted and project != wanted:
+        if _unwanted(filename, wanted):
             continue
         metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         files.append(
@@ -368,9 +374,7 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
         if not isinstance(raw, Mapping) or "filename" not in raw or "url" not in raw:
             raise SimpleParseError("a file entry lacks filename or url")
         filename = str(raw["filename"])
-        if not is_distribution(filename):
-            continue
-        if wanted and parse_filename(filename)[0] != wanted:
+        if _unwanted(filename, wanted):
             continue
         url, fragment_hashes = _hashes_from_fragment(urllib.parse.urljoin(page_url, str(raw["url"])))
         metadata = raw.get("core-metadata", raw.get("dist-info-metadata", False))
