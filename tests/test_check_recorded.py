@@ -40,7 +40,7 @@ def test_tflite_model_maker_on_apple_silicon_names_tflite_support_and_scann(reco
     # what they do have: tflite-support for Linux and Intel macOS, scann for Linux x86_64 and old CPythons
     assert "macOS x86_64" in support.available and "Linux x86_64" in support.available
     assert "macOS arm64" not in support.available
-    assert scann.available.startswith("Linux x86_64, CPython 3.") and "3.9" in scann.available
+    assert scann.available.startswith("Linux x86_64 (glibc ≥ 2.17): CPython 3.") and "3.9" in scann.available
     # the newest few versions are explained, not only the newest
     assert len(scann.versions) >= 2 and scann.versions[0] == "0.4.3"
 
@@ -51,7 +51,7 @@ def test_tensorflow_metal_off_macos_is_blocked_by_platform(recorded: IndexServer
     assert cell.verdict == "blocked"
     assert [(b.project, b.reason) for b in cell.blockers] == [("tensorflow-metal", "platform")]
     assert cell.blockers[0].available.startswith("macOS arm64")
-    assert cell.nearest and all(t.os == "macos" for t, _ in cell.nearest)
+    assert cell.nearest and all(n.target.os == "macos" for n in cell.nearest)
 
 
 def test_tensorflow_with_metal_on_apple_silicon_pins_a_working_pair(recorded: IndexServer) -> None:

@@ -9,18 +9,23 @@ sdists to build, the knowledge rules applied and where it would work instead.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers.indexserver import IndexServer, ServedFile
 from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
+from packaging.ranges import VersionRange
+from packaging.specifiers import SpecifierSet
+
 from wheelwise.check import Cell, check
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
 from wheelwise.knowledge import parse_constraints
 from wheelwise.requirements import parse_requirement_line
-from wheelwise.target import parse_python, parse_target
+from wheelwise.resolve import Shared
+from wheelwise.resolve.provider import Provider
+from wheelwise.target import Target, parse_python, parse_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,58 +99,52 @@ def test_scenario(path: Path) -> None:
     if cell.verdict != "build":
         assert not cell.build
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown
-    labels = [t.label for t, _ in cell.nearest]
+    labels = [n.target.label for n in cell.nearest]
     for label in expect.get("nearest", []):
         assert label in labels, shown
     if cell.verdict != "blocked":
         assert not cell.nearest
 
 
+def _provider(index: PackageIndex, target: Target) -> Provider:
+    per = Shared(index).per(target, False)
+    return Provider(target, per.finder, per.dependencies, per.prefetcher)
+
+
+def _wait_for(server: IndexServer, wanted: set[str]) -> set[str]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
+        time.sleep(0.02)
+    return {r.path for r in server.requests(r"\.metadata$")}
+
+
 def test_dependencies_are_read_ahead_of_the_resolver() -> None:
     """Once a candidate's metadata arrives, its dependencies' pages and their newest metadata
     are fetched down the tree without waiting for the resolver to ask (as uv does)."""
-    import time
-
-    from wheelwise.resolve import Req, TargetProvider, parse_requirement
-
     chain = [f"link{i}" for i in range(8)]
     dists = [{"name": "app", "version": "1.0", "requires": [chain[0]]}]
     dists += [{"name": n, "version": "1.0", "requires": [chain[i + 1]] if i + 1 < len(chain) else []} for i, n in enumerate(chain)]
     with IndexServer() as server:
         serve(server, dists)
         with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
-            provider = TargetProvider(index, parse_target("linux-x86_64", (3, 12)), allow_sdists=False)
-            root = Req.from_requirement(parse_requirement("app"), "root")
-            # the resolver's first question only: which versions of app are there
-            found = provider.find_matches("app", {"app": iter([root])}, {"app": iter(())})
-            assert [str(c) for c in (found() if callable(found) else found)] == ["app 1.0"]
-            deadline = time.monotonic() + 10
+            provider = _provider(index, parse_target("linux-x86_64", (3, 12)))
+            # the resolver's first question only: which version of app
+            assert str(provider.choose_version("app", VersionRange.full())) == "1.0"
             wanted = {f"/files/{wheel_filename(n, '1.0')}.metadata" for n in chain}
-            while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
-                time.sleep(0.02)
-            assert wanted <= {r.path for r in server.requests(r"\.metadata$")}
+            assert wanted <= _wait_for(server, wanted)
 
 
 def test_refused_versions_are_read_ahead_of_the_resolver() -> None:
-    """When the resolver reads past the newest version (it refused it), the metadata of the next
-    ones is read in parallel, more the longer it refuses: not one round trip per refusal."""
-    import time
-
-    from wheelwise.resolve import Req, TargetProvider, parse_requirement
-
+    """When the resolver asks again for a project (it refused the version it took), the
+    metadata of the next ones is read in parallel: not one round trip per refusal."""
     versions = [f"{v}.0" for v in range(12, 0, -1)]
     with IndexServer() as server:
         serve(server, [{"name": "lib", "version": v} for v in versions])
         with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
-            provider = TargetProvider(index, parse_target("linux-x86_64", (3, 12)), allow_sdists=False)
-            root = Req.from_requirement(parse_requirement("lib"), "root")
-            found = provider.find_matches("lib", {"lib": iter([root])}, {"lib": iter(())})
-            candidates = iter(found() if callable(found) else found)
-            taken = [str(next(candidates)), str(next(candidates))]  # the newest, refused; then the next
-            assert taken == ["lib 12.0", "lib 11.0"]
-            wanted = {f"/files/{wheel_filename('lib', v)}.metadata" for v in versions[:4]}
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not wanted <= {r.path for r in server.requests(r"\.metadata$")}:
-                time.sleep(0.02)
-            # two versions read by the resolver, four (and counting) by the index
-            assert wanted <= {r.path for r in server.requests(r"\.metadata$")}
+            provider = _provider(index, parse_target("linux-x86_64", (3, 12)))
+            assert str(provider.choose_version("lib", VersionRange.full())) == "12.0"
+            below = SpecifierSet("<12").to_range()
+            assert str(provider.choose_version("lib", below)) == "11.0"
+            wanted = {f"/files/{wheel_filename('lib', v)}.metadata" for v in versions[:5]}
+            # two versions taken by the resolver, the next ones read by the index
+            assert wanted <= _wait_for(server, wanted)

@@ -24,7 +24,7 @@ def test_show_json_is_one_document(recorded_server: IndexServer, capsys: pytest.
     code = main(["show", "tensorflow-metal<1.2", "--json", "--index-url", recorded_server.url])
     out = capsys.readouterr().out
     doc = json.loads(out)
-    assert code == 0 and doc["schema"] == 1
+    assert code == 0 and doc["schema"] == 2
     assert doc["project"]["version"] == "1.1.0"
     assert doc["requests"] == 2  # the page and one PEP 658 metadata file
 

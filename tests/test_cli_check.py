@@ -36,7 +36,7 @@ def test_matrix_table_and_explanations(server: IndexServer, capsys: pytest.Captu
     assert "3.11" in header and "3.12" in header
     assert mac.startswith("macos-arm64@14") and mac.count("✓ ok") == 2
     assert linux.startswith("linux-x86_64@2.28") and linux.count("✗ plugin") == 2
-    assert "plugin has no wheel for Linux x86_64; it has wheels for macOS arm64, CPython 3.11–3.12" in out
+    assert "plugin has no wheel for Linux x86_64; it has wheels for macOS arm64 (macOS ≥ 12.0): CPython 3.11–3.12" in out
     assert "needed by app 1.0 → plugin>=1" in out
     assert "would install on: macos-arm64@14 / 3.12 (ok)" in out
     assert "2 of 4 cells cannot install" in out
@@ -51,15 +51,15 @@ def test_all_ok_exits_0(server: IndexServer, capsys: pytest.CaptureFixture[str])
 def test_json_document(server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(check(server, "app", "-t", "linux-x86_64", "-t", "macos-arm64", "-p", "3.12", "--json"))
     doc = json.loads(capsys.readouterr().out)
-    assert code == 1 and doc["schema"] == 1 and doc["command"] == "check"
+    assert code == 1 and doc["schema"] == 2 and doc["command"] == "check"
     assert doc["requirements"] == ["app"]
     linux, mac = doc["cells"]
     assert (linux["target"], linux["python"], linux["verdict"]) == ("linux-x86_64", "3.12", "blocked")
     assert linux["blockers"] == [{
         "project": "plugin", "reason": "platform", "requirement": "plugin>=1", "chain": ["app 1.0", "plugin>=1"],
-        "available": "macOS arm64, CPython 3.11–3.12", "versions": ["1.0"], "detail": "",
+        "available": "macOS arm64 (macOS ≥ 12.0): CPython 3.11–3.12", "versions": ["1.0"], "detail": "", "needs": None,
     }]
-    assert {"target": "macos-arm64", "os_version": "14.0", "python": "3.12", "label": "macos-arm64@14 / 3.12", "verdict": "ok"} in linux["nearest_working"]
+    assert {"target": "macos-arm64", "os_version": "14.0", "python": "3.12", "label": "macos-arm64@14 / 3.12", "verdict": "ok", "rosetta": False} in linux["nearest_working"]
     assert mac["verdict"] == "ok" and mac["pins"] == {"app": "1.0", "plugin": "1.1"}
     assert mac["files"]["plugin"] == "plugin-1.1-cp312-cp312-macosx_12_0_arm64.whl"
     assert mac["needs_build"] == [] and mac["blockers"] == [] and mac["knowledge"] == []

@@ -19,11 +19,13 @@ from ..index import load_pip_settings
 from ..index.repository import ProgressHook
 from ..knowledge import load_constraints
 from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
+from ..resolve import DEFAULT_MAX_ROUNDS
 from ..target import PRESETS, Target, host_target, parse_python, parse_target
 from .options import add_index_options, open_index
 from .render import console, print_json
+from .words import reason_words
 
-__all__ = ["register", "render_report"]
+__all__ = ["reason_words", "register", "render_report"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,8 +53,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
     parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--max-rounds", metavar="N", type=_positive, default=DEFAULT_MAX_ROUNDS,
+                        help=f"resolver rounds per cell before it gives up (default {DEFAULT_MAX_ROUNDS})")
     add_index_options(parser)
     parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def gather(args: argparse.Namespace) -> RequirementSet:
@@ -106,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     )
     rules = () if args.no_knowledge else load_constraints()
     with _progress(len(cells)) as hook, open_index(args, progress=hook, settings=settings) as index:
-        report = check(index, cells, wanted.requirements, wanted.constraints, rules, nearest=not args.no_nearest)
+        report = check(index, cells, wanted.requirements, wanted.constraints, rules,
+                       nearest=not args.no_nearest, max_rounds=args.max_rounds)
     if args.json:
         print_json(report.to_dict())
     else:
@@ -147,32 +162,12 @@ def _mark(cell: Cell) -> str:
     return _MARK[cell.verdict]
 
 
-def reason_words(blocker: Blocker, target: Target) -> str:
-    """One clause: why the blocker's files do not install on *target*."""
-    py = f"CPython {target.python_str}"
-    words = {
-        "platform": f"has no wheel for {target.machine}",
-        "python": f"has no wheel for {py} on {target.machine}",
-        "abi": f"has no wheel for the {py} ABI on {target.machine}",
-        "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
-        "yanked": "has only yanked releases in the required range",
-        "sdist-only": "has only sdists",
-        "not-found": "is not on any configured index",
-        "no-version": "has no release in the required range",
-        "invalid-metadata": "has metadata pip cannot read",
-        "forbidden": "must not be installed with this combination (knowledge rule)",
-        "conflict": "is required in ways no single version satisfies",
-        "too-deep": "could not be resolved: the resolver gave up",
-    }
-    return words.get(blocker.reason, blocker.reason)
-
-
 def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     head = f"[bold]{escape(blocker.requirement if blocker.reason == 'conflict' else blocker.project or blocker.requirement)}[/]"
     if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
         lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
     else:
-        lines = [f"{head} {reason_words(blocker, target)}"]
+        lines = [f"{head} {reason_words(blocker.reason, target, blocker.needs)}"]
         if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
             lines[0] += f"; it has wheels for {escape(blocker.available)}"
     if len(blocker.chain) > 1:
@@ -221,6 +216,11 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
         shown = ", ".join(f"{n} {cell.pins[n].version}" for n in names)
         others = len(cell.pins) - len(names)
         printer(f"  pins {escape(shown)}" + (f" (+{others} dependencies)" if others else ""))
+    for warning in cell.warnings:
+        printer(f"  [yellow]warning[/]: {escape(warning)} (pip warns the same; nothing of it is installed)")
+    for name, version in cell.newer_sdists:
+        printer(f"  note: plain pip would build {escape(name)} {escape(version)} from its sdist; these pins take the "
+                "newest wheel (as pip --prefer-binary does)")
     for item in cell.build:
         kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
         deps = "" if item.dependencies_known else "; its dependencies are known only after building it"
@@ -238,13 +238,11 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
             printer(f"    {line}")
     if cell.not_examined:
         printer(f"  not examined further: {escape(', '.join(cell.not_examined))} (the above blocks this cell by itself)")
-    if cell.working_versions:
-        alone = "; ".join(name if versions == ["any"] else f"{name} {', '.join(versions)}"
-                          for name, versions in cell.working_versions.items())
-        printer(f"  each installs on its own ({escape(alone)}): they conflict with each other")
     if cell.verdict == "blocked" and nearest_searched:
         if cell.nearest:
-            where = ", ".join(f"{escape(t.label)} ({v})" for t, v in cell.nearest)
+            where = ", ".join(
+                f"{escape(n.target.label)} ({n.verdict}{', under Rosetta 2' if n.rosetta else ''})" for n in cell.nearest
+            )
             printer(f"  [green]would install on[/]: {where}")
         else:
             printer("  no nearby Python or standard target installs it either")

@@ -8,8 +8,8 @@ import sys
 
 from rich.markup import escape
 
-from ..errors import BadInputError
 from ..doctor import Report, Status, diagnose, statuses
+from ..errors import BadInputError
 from ..facts import collect, load_facts
 from ..knowledge import load
 from .render import console, print_json

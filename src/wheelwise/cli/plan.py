@@ -123,7 +123,8 @@ def render(plan: Plan, out_dir: str | None = None) -> None:
         for stack, cell in plan.tried:
             for blocker in cell.blockers:
                 out.print(f"  {escape(stack.id)}: {escape(blocker.project)} — {escape(blocker.reason)}: {escape(blocker.detail or '')}")
-            for target, verdict in cell.nearest:
+            for near in cell.nearest:
+                target, verdict = near.target, near.verdict
                 out.print(f"  would {verdict}: {escape(target.label)}")
         return
     assert plan.stack is not None and plan.cell is not None

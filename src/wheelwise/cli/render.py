@@ -15,7 +15,7 @@ from ..errors import WheelwiseError
 __all__ = ["console", "print_error", "print_json"]
 
 #: Version of every ``--json`` document's shape; bumped on incompatible change.
-JSON_SCHEMA = 1
+JSON_SCHEMA = 2
 
 
 def console(stream: TextIO | None = None) -> Console:

@@ -1,0 +1,217 @@
+"""Will these requirements install on these targets, and if not, why and where would they.
+
+The library half of ``wheelwise check``.  For each cell (a target and a
+Python) the verdict ladder resolves wheels only; if that fails and some
+version was passed over that has an sdist, with sdists allowed.  A failure is
+explained from the resolver's own proof (:mod:`.blockers`), and the nearest
+cells where the same requirements install are looked for (:mod:`.nearest`).
+Every cell shares one :class:`~wheelwise.resolve.Shared`, so each page and
+each metadata file is fetched once per run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from ..index import PackageIndex
+from ..knowledge import Constraint
+from ..requirements import SourcedRequirement
+from ..resolve import (
+    DEFAULT_MAX_ROUNDS,
+    Candidate,
+    Failure,
+    Outcome,
+    Req,
+    Resolution,
+    Shared,
+    resolve,
+    root_requirements,
+)
+from ..target import Target
+from .blockers import Blocker, explain
+from .nearest import Nearby, nearest_working
+
+__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "check", "target_dict"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildItem:
+    """An sdist the cell needs built.
+
+    :param native: C/C++/Rust/... sources (True), pure Python (False), unknown (None).
+    :param binaries: prebuilt binaries it ships (``ELF x86_64`` ...): not pure Python either.
+    """
+
+    name: str
+    version: str
+    filename: str
+    native: bool | None
+    dependencies_known: bool
+    binaries: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"binaries": list(self.binaries)}
+
+
+@dataclasses.dataclass
+class Cell:
+    """The answer for one target and Python.
+
+    :param verdict: ``ok`` (wheels only), ``build`` (some sdists built), ``blocked``, or
+        ``unknown`` (the resolver reached its round limit: the blockers say where).
+    :param warnings: what pip would warn about (an extra the chosen version does not define).
+    :param newer_sdists: releases newer than a wheel pin that plain pip would build instead.
+    """
+
+    target: Target
+    verdict: str
+    pins: dict[str, Candidate] = dataclasses.field(default_factory=dict)
+    build: list[BuildItem] = dataclasses.field(default_factory=list)
+    blockers: list[Blocker] = dataclasses.field(default_factory=list)
+    knowledge: list[Constraint] = dataclasses.field(default_factory=list)
+    nearest: list[Nearby] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: requested projects the failure does not involve (it holds whatever they are)
+    not_examined: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def installs(self) -> bool:
+        return self.verdict in ("ok", "build")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **target_dict(self.target),
+            "verdict": self.verdict,
+            "pins": {name: str(c.version) for name, c in self.pins.items()},
+            "files": {name: c.file.filename for name, c in self.pins.items() if c.file is not None},
+            "needs_build": [b.to_dict() for b in self.build],
+            "blockers": [b.to_dict() for b in self.blockers],
+            "knowledge": [rule.to_dict() for rule in self.knowledge],
+            "warnings": list(self.warnings),
+            "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
+            "not_examined": list(self.not_examined),
+            "nearest_working": [n.to_dict() for n in self.nearest],
+        }
+
+
+def target_dict(target: Target) -> dict[str, Any]:
+    version = None
+    if target.os_version is not None:
+        version = ".".join(map(str, target.os_version))
+    return {"target": target.name, "os_version": version, "python": target.python_str, "label": target.label}
+
+
+@dataclasses.dataclass
+class CheckReport:
+    requirements: list[SourcedRequirement]
+    constraints: list[SourcedRequirement]
+    cells: list[Cell]
+    knowledge_used: bool
+    #: whether blocked cells were searched for nearest working ones (``--no-nearest``: not)
+    nearest_searched: bool = True
+
+    @property
+    def all_install(self) -> bool:
+        return all(c.installs for c in self.cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "check",
+            "requirements": [str(r) for r in self.requirements],
+            "constraints": [str(c) for c in self.constraints],
+            "knowledge": self.knowledge_used,
+            "cells": [c.to_dict() for c in self.cells],
+        }
+
+
+class Checker:
+    """Runs cells over one index; remembers verdicts so that "nearest working" reuses them."""
+
+    def __init__(
+        self,
+        index: PackageIndex,
+        requested: Sequence[SourcedRequirement],
+        constraints: Sequence[SourcedRequirement] = (),
+        rules: Sequence[Constraint] = (),
+        *,
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
+    ) -> None:
+        self.index = index
+        self.requested = list(requested)
+        self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
+        self.rules = tuple(rules)
+        self.max_rounds = max_rounds
+        self.shared = Shared(index)
+        self.verdicts: dict[Target, str] = {}
+
+    def resolve(self, target: Target, roots: Sequence[Req], *, sdists: bool, rounds: int | None = None) -> Outcome:
+        return resolve(
+            self.shared, target, roots, constraints=self.constraints, rules=self.rules,
+            allow_sdists=sdists, max_rounds=rounds or self.max_rounds,
+        )
+
+    def verdict(self, target: Target, rounds: int | None = None) -> tuple[str, Outcome]:
+        """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``."""
+        roots = root_requirements(self.requested, target)
+        if not roots:
+            return "ok", Resolution(target, {})
+        outcome = self.resolve(target, roots, sdists=False, rounds=rounds)
+        if isinstance(outcome, Resolution):
+            return "ok", outcome
+        if self.shared.sdists_could_help(target):
+            with_sdists = self.resolve(target, roots, sdists=True, rounds=rounds)
+            if isinstance(with_sdists, Resolution):
+                return "build", with_sdists
+            if with_sdists.limit is None or outcome.limit is not None:
+                outcome = with_sdists
+        return ("unknown" if outcome.limit is not None else "blocked"), outcome
+
+    def cell(self, target: Target) -> Cell:
+        verdict, outcome = self.verdict(target)
+        self.verdicts[target] = verdict
+        cell = Cell(target, verdict)
+        if isinstance(outcome, Resolution):
+            cell.pins = outcome.pins
+            cell.knowledge = list(outcome.applied)
+            cell.warnings = list(outcome.warnings)
+            cell.newer_sdists = list(outcome.newer_sdists)
+            cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
+            return cell
+        assert isinstance(outcome, Failure)
+        roots = root_requirements(self.requested, target)
+        cell.blockers = explain(self.shared, target, roots, outcome)
+        cell.knowledge = list(outcome.applied)
+        if outcome.limit is None:
+            cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
+        return cell
+
+    def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
+        assert candidate.file is not None
+        native = self.index.native_sources(candidate.file)
+        return BuildItem(candidate.name, str(candidate.version), candidate.file.filename, native, not unknown)
+
+
+def check(
+    index: PackageIndex,
+    targets: Sequence[Target],
+    requested: Sequence[SourcedRequirement],
+    constraints: Sequence[SourcedRequirement] = (),
+    rules: Sequence[Constraint] = (),
+    *,
+    nearest: bool = True,
+    workers: int = 8,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+) -> CheckReport:
+    """Check every target (each carries its Python) and explain the failing ones."""
+    checker = Checker(index, requested, constraints, rules, max_rounds=max_rounds)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+        cells = list(pool.map(checker.cell, targets))
+        if nearest:
+            failing = [c for c in cells if c.verdict == "blocked"]
+            for cell, found in zip(failing, pool.map(lambda c: nearest_working(checker, c), failing), strict=True):
+                cell.nearest = found
+    return CheckReport(list(requested), list(constraints), cells, bool(rules), nearest)

@@ -1,0 +1,164 @@
+"""Blockers: why a cell cannot install, as data the CLI words.
+
+The resolver's proof gives the root causes (:class:`~wheelwise.resolve.RootCause`).
+Two things are added here, both read from what the finder already knows rather
+than by resolving again: what each blocker *does* have files for (per
+platform, with its Pythons and OS floor), and for the newest few usable
+versions of each requested project, every direct dependency that has no usable
+release at all on the target (the proof names one reason per version; a
+person wants to hear all of them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from packaging.version import Version
+
+from ..compat import Reason, availability
+from ..index.simple import DistFile
+from ..resolve import Candidate, Failure, Req, RootCause, Shared, parse_requirement
+from ..resolve.finder import Finder, Miss, admitted_by
+from ..resolve.ranges import to_range
+from ..target import Target
+
+__all__ = ["NEWEST", "Blocker", "describe_files", "explain"]
+
+#: newest usable versions of each requested project whose dependencies are looked at
+NEWEST = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Blocker:
+    """A root cause: *project* cannot be installed to satisfy *requirement*.
+
+    :param reason: a :class:`~wheelwise.compat.Reason` slug (``platform``, ``os-too-old``,
+        ``requires-python``, ``not-found``, ``conflict``, ``forbidden``, ``limit`` ...).
+    :param chain: from the requested project down to the blocker, e.g.
+        ``("tflite-model-maker 0.4.3", "tflite-support>=0.4.2")``.
+    :param available: what the project has files for, per platform, in words.
+    :param versions: versions of the requested project that this blocks.
+    :param needs: for ``os-too-old``, the OS or glibc version its files need (``2.34``).
+    """
+
+    project: str
+    reason: str
+    requirement: str
+    chain: tuple[str, ...]
+    available: str
+    versions: tuple[str, ...] = ()
+    detail: str = ""
+    needs: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"chain": list(self.chain), "versions": list(self.versions)}
+
+
+def describe_files(files: Sequence[DistFile]) -> str:
+    return availability((f.filename, f.tags) for f in files).describe()
+
+
+def _needs(needs: tuple[int, int] | None) -> str | None:
+    return None if needs is None else f"{needs[0]}.{needs[1]}"
+
+
+def _available(finder: Finder, cause: RootCause, spec_range: Any) -> str:
+    by_version = finder.files(cause.project)
+    if cause.reason in (Reason.NOT_FOUND, Reason.FORBIDDEN, Reason.INVALID_METADATA, Reason.REQUIRES_PYTHON):
+        return ""
+    if cause.reason == Reason.NO_VERSION:
+        newest = ", ".join(str(v) for v in list(by_version)[:5])
+        return f"releases {newest}" + (", ..." if len(by_version) > 5 else "")
+    in_range = [v for v in by_version if spec_range is None or v in spec_range]
+    files = [f for v in (in_range or list(by_version)) for f in by_version[v]]
+    return describe_files(files)
+
+
+def _blocker(finder: Finder, cause: RootCause, spec_range: Any = None) -> Blocker:
+    detail = cause.detail
+    if cause.rule is not None:
+        detail = f"knowledge: {cause.rule.summary} ({cause.rule.sources[0]}, verified {cause.rule.verified})"
+    return Blocker(
+        cause.project, cause.reason.slug, cause.requirement, cause.chain,
+        _available(finder, cause, spec_range), cause.versions, detail, _needs(cause.needs),
+    )
+
+
+def explain(shared: Shared, target: Target, roots: Sequence[Req], failure: Failure) -> list[Blocker]:
+    """The blockers of a failed cell, root causes first, then what the newest versions add."""
+    finder = shared.finder(target, shared.sdists_could_help(target))
+    if failure.limit is not None:
+        busy = ", ".join(failure.limit.busy) or "the requested projects"
+        return [Blocker(
+            "", Reason.LIMIT.slug, "", (), "",
+            detail=f"the resolver gave up after {failure.limit.rounds} rounds while trying {busy}; "
+                   f"raise the limit with --max-rounds",
+        )]
+    found: dict[tuple[str, str], Blocker] = {}
+    for cause in failure.causes:
+        req_range = _range_of(cause)
+        blocker = _blocker(finder, cause, req_range)
+        _merge(found, blocker)
+    examined = [r for r in roots if r.name in failure.involved]
+    for blocker in _newest_versions(shared, finder, target, examined):
+        _merge(found, blocker)
+    return list(found.values())
+
+
+def _range_of(cause: RootCause) -> Any:
+    try:
+        return to_range(parse_requirement(cause.requirement).specifier)
+    except ValueError:
+        return None
+
+
+def _merge(found: dict[tuple[str, str], Blocker], blocker: Blocker) -> None:
+    key = (blocker.project, blocker.reason)
+    old = found.get(key)
+    if old is None:
+        found[key] = blocker
+        return
+    versions = tuple(sorted(set(old.versions) | set(blocker.versions), key=_version_key, reverse=True))
+    found[key] = dataclasses.replace(old, versions=versions)
+
+
+def _version_key(text: str) -> Version:
+    return Version(text)
+
+
+def _newest_versions(shared: Shared, finder: Finder, target: Target, roots: Sequence[Req]) -> list[Blocker]:
+    """For the newest few usable versions of each requested project: its dependencies that
+    have no usable release here whatever else is chosen."""
+    per = shared.per(target, finder.allow_sdists)
+    blockers: list[Blocker] = []
+    for root in roots:
+        spec = root.specifier
+        taken = 0
+        for version, file in finder.choose(root.name, admitted_by(spec)):
+            taken += 1
+            if taken > NEWEST:
+                break
+            deps = per.dependencies(Candidate(root.name, version, root.extras, file))
+            for dep in deps.requires:
+                if dep.name.startswith("<"):
+                    continue
+                dep_spec = dep.specifier
+                if next(finder.choose(dep.name, admitted_by(dep_spec)), None):
+                    continue
+                blockers.append(_hopeless(finder, dep, f"{root.key} {version}", str(version)))
+    return blockers
+
+
+def _hopeless(finder: Finder, dep: Req, parent: str, version: str) -> Blocker:
+    by_version = finder.files(dep.name)
+    chain = (parent, dep.text)
+    if not by_version:
+        return _blocker(finder, RootCause(dep.name, Reason.NOT_FOUND, dep.text, chain, (version,)))
+    in_range = [v for v in by_version if dep.specifier.contains(v, prereleases=True)]
+    if not in_range:
+        return _blocker(finder, RootCause(dep.name, Reason.NO_VERSION, dep.text, chain, (version,)))
+    miss = finder.why_not(dep.name, in_range) or Miss(Reason.CONFLICT)
+    cause = RootCause(dep.name, miss.reason, dep.text, chain, (version,), needs=miss.needs)
+    return _blocker(finder, cause, to_range(dep.specifier))

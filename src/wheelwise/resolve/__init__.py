@@ -1,0 +1,238 @@
+"""Resolution for one target: pins as pip would choose them there, or the proof that none exist.
+
+nab-resolver (PubGrub) does the search behind a thin seam: :class:`.provider.Provider`
+answers it for a :class:`~wheelwise.target.Target` with pip's selection rules
+(:mod:`.finder`), dependencies read in the target's environment
+(:mod:`.dependencies`) and reading ahead of it (:mod:`.prefetch`).  A failure's
+root causes come from the resolver's derivation (:mod:`.derivation`), not from
+resolving again.  What leaves this package is frozen data
+(:class:`~.model.Resolution`, :class:`~.model.Failure`).
+
+:class:`Shared` holds the memos that outlive one resolution (a check run asks
+many): pages by project; per target and sdist mode, the files chosen, the
+dependencies read and the read-ahead.  Each memo is keyed by everything its
+entries depend on; constraints and knowledge rules shape only per-resolution
+state, so no memo depends on them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from nab_resolver.errors import ResolutionError, ResolutionTerminatedError
+from nab_resolver.resolver import Resolver
+from nab_resolver.types import RootRequirement
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from ..index import PackageIndex
+from ..knowledge import Constraint
+from ..requirements import SourcedRequirement
+from ..target import Target
+from .dependencies import Dependencies, read_dependencies
+from .derivation import root_causes
+from .finder import Files, Finder, Miss
+from .model import (
+    INVALID,
+    PYTHON,
+    Candidate,
+    Failure,
+    Limit,
+    Outcome,
+    Req,
+    Resolution,
+    RootCause,
+    package_key,
+    parse_requirement,
+)
+from .prefetch import Prefetcher
+from .provider import Provider
+from .ranges import Versions, to_range
+
+__all__ = [
+    "DEFAULT_MAX_ROUNDS",
+    "INVALID",
+    "PYTHON",
+    "Candidate",
+    "Failure",
+    "Finder",
+    "Limit",
+    "Miss",
+    "Outcome",
+    "Req",
+    "Resolution",
+    "RootCause",
+    "Shared",
+    "package_key",
+    "parse_requirement",
+    "resolve",
+    "root_requirements",
+]
+
+#: resolver rounds (decisions, propagations, conflicts) before giving up with "unknown"
+DEFAULT_MAX_ROUNDS = 20_000
+
+
+class _PerTarget:
+    """The memos for one target and sdist mode."""
+
+    def __init__(self, index: PackageIndex, files: Files, target: Target, allow_sdists: bool) -> None:
+        self.index = index
+        self.target = target
+        self.finder = Finder(files, target, allow_sdists=allow_sdists)
+        self._deps: dict[tuple[str, Version, str], Dependencies] = {}
+        self.prefetcher = Prefetcher(index, self.finder, self.dependencies)
+
+    def dependencies(self, candidate: Candidate) -> Dependencies:
+        assert candidate.file is not None or candidate.name == PYTHON
+        key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
+        found = self._deps.get(key)
+        if found is None:
+            found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
+        return found
+
+
+class Shared:
+    """Memos that outlive one resolution (one per check run, any number of targets).
+
+    Threads may share it: at worst two compute the same entry.
+    """
+
+    def __init__(self, index: PackageIndex) -> None:
+        self.index = index
+        self.files = Files(index)
+        self._per: dict[tuple[Target, bool], _PerTarget] = {}
+        self._lock = threading.Lock()
+
+    def per(self, target: Target, allow_sdists: bool) -> _PerTarget:
+        key = (target, allow_sdists)
+        with self._lock:
+            found = self._per.get(key)
+            if found is None:
+                found = self._per[key] = _PerTarget(self.index, self.files, target, allow_sdists)
+        return found
+
+    def finder(self, target: Target, allow_sdists: bool) -> Finder:
+        return self.per(target, allow_sdists).finder
+
+    def sdists_could_help(self, target: Target) -> bool:
+        """Whether a wheels-only resolution on *target* passed over a version that has an sdist.
+
+        When none did, allowing sdists changes no choice the resolver made, so a
+        resolution with sdists would take the very same steps.
+        """
+        return bool(self.finder(target, False).sdist_instead)
+
+
+def root_requirements(requested: Sequence[SourcedRequirement], target: Target) -> list[Req]:
+    """The asked-for requirements whose markers hold on *target*."""
+    roots = []
+    for entry in requested:
+        marker = entry.requirement.marker
+        if marker is not None:
+            try:
+                if not marker.evaluate({**target.markers, "extra": ""}):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName):
+                continue
+        roots.append(Req.from_requirement(entry.requirement, "root", source=entry.where))
+    return roots
+
+
+def resolve(
+    shared: Shared,
+    target: Target,
+    requested: Sequence[Req],
+    *,
+    constraints: Sequence[Req] = (),
+    rules: Sequence[Constraint] = (),
+    allow_sdists: bool = False,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+) -> Outcome:
+    """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
+    per = shared.per(target, allow_sdists)
+    provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules))
+    roots: dict[str, Req] = {}
+    requirements = []
+    for req in requested:
+        provider.note(req)
+        roots.setdefault(req.key, req)
+        requirements.append(RootRequirement(req.key, to_range(req.specifier), origin=req))
+    limits: dict[str, Versions] = {}
+    for c in constraints:
+        provider.note(c)
+        limits[c.key] = limits[c.key] & to_range(c.specifier) if c.key in limits else to_range(c.specifier)
+    per.prefetcher.pages([r.name for r in requested])
+    resolver: Resolver[str, Version] = Resolver(
+        provider, max_iterations=max_rounds, range_type=Versions, root_version=Version("0"),
+    )
+    try:
+        solution = resolver.solve(requirements, limits)
+    except ResolutionTerminatedError:
+        counts = resolver.stats.package_conflict_counts
+        busy = tuple(sorted(counts, key=lambda p: -counts[p])[:5])
+        return Failure(target, limit=Limit(max_rounds, busy))
+    except ResolutionError as exc:
+        if exc.incompatibility is None:
+            return Failure(target, limit=Limit(max_rounds, ()))
+        causes, involved = root_causes(provider, exc.incompatibility, roots)
+        applied = tuple(c.rule for c in causes if c.rule is not None)
+        return Failure(target, causes, involved, applied=tuple(dict.fromkeys(applied)))
+    return _resolution(provider, target, solution.pins)
+
+
+def _resolution(provider: Provider, target: Target, decided: dict[str, Version]) -> Resolution:
+    pins: dict[str, Candidate] = {}
+    warnings = []
+    for package, version in decided.items():
+        if package.startswith("<"):
+            continue
+        candidate = provider.candidates[(package, version)]
+        if not candidate.extras:
+            pins[candidate.name] = candidate
+        missing = provider.missing_extras.get(package)
+        if missing:
+            for extra in missing:
+                warnings.append(f"{candidate.name} {version} does not provide the extra '{extra}'")
+    applied = []
+    for rule in provider.rules:
+        trigger = pins.get(canonicalize_name(rule.when.name))
+        if trigger is None or not rule.applies_to(trigger.name, trigger.version):
+            continue
+        if rule.subject in pins or any(rule.subject in edges for edges in provider.edges.values()):
+            applied.append(rule)
+    newer = _newer_sdists(provider, pins)
+    unknown = tuple(sorted(provider.unknown & set(pins)))
+    return Resolution(target, dict(sorted(pins.items())), unknown, tuple(applied), tuple(warnings), newer)
+
+
+def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple[str, str], ...]:
+    """Releases newer than a wheel pin, in its requirements' range, that only have an sdist here.
+
+    Plain pip takes the newest version and builds it (unless ``--prefer-binary``).
+    """
+    if provider.finder.allow_sdists:
+        return ()
+    wanted: dict[str, Versions] = {}
+    for (package, version), edges in provider.edges.items():
+        if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:
+            continue
+        for key, req in edges.items():
+            name = key.partition("[")[0]
+            wanted[name] = wanted[name] & to_range(req.specifier) if name in wanted else to_range(req.specifier)
+    found = []
+    for name, pin in pins.items():
+        if pin.file is None or not pin.file.is_wheel:
+            continue
+        allowed = wanted.get(name, Versions.full())
+        for version in provider.finder.files(name):
+            if version <= pin.version:
+                break
+            if version.is_prerelease or version not in allowed:
+                continue
+            if (name, version) in provider.finder.sdist_instead:
+                found.append((name, str(version)))
+                break
+    return tuple(found)

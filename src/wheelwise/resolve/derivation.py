@@ -1,0 +1,227 @@
+"""Root causes read off PubGrub's derivation: the proof that nothing installs.
+
+The resolver's failure is a tree of incompatibilities whose leaves are facts:
+a requested project (``ROOT``), "version V of X depends on Y in R"
+(``DEPENDENCY``), "no usable version of Y in R" (``NO_VERSIONS``), a ``-c``
+constraint that hid the versions (``CONSTRAINT``) and the provider's
+knowledge clauses.  The root causes are the leaves that are not plain
+dependencies: each missing version (with the finder's reason for the target),
+each knowledge rule; when there are none, the requirements that conflict.
+The dependency leaves give the chain from the request to each cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from nab_resolver.types import Incompatibility, IncompatibilityCause, Term
+from packaging.version import Version
+
+from ..compat import Reason
+from .model import INVALID, PYTHON, Req, RootCause
+from .provider import Provider, split_key
+
+__all__ = ["root_causes"]
+
+Clause = Incompatibility[Any, Version]
+
+
+def _leaves(root: Clause) -> list[Clause]:
+    return [node for node in root.walk() if node.cause is not IncompatibilityCause.DERIVED]
+
+
+class _Graph:
+    """Who depends on what, from the derivation's dependency leaves (and the roots)."""
+
+    def __init__(self, provider: Provider, leaves: Iterable[Clause], roots: dict[str, Req]) -> None:
+        self.provider = provider
+        self.roots = roots
+        #: dependency key → [(parent package, parent version, requirement)]
+        self.parents: dict[str, list[tuple[str, Version, Req]]] = {}
+        for leaf in leaves:
+            if leaf.cause is not IncompatibilityCause.DEPENDENCY or len(leaf.terms) != 2:
+                continue
+            parent, dep = leaf.terms
+            if dep.is_positive():
+                continue  # a knowledge clause
+            for (package, version), edges in provider.edges.items():
+                if package == parent.package and version in parent.constraint and dep.package in edges:
+                    self.parents.setdefault(dep.package, []).append((package, version, edges[dep.package]))
+
+    def requirement(self, package: str) -> Req | None:
+        if package in self.roots:
+            return self.roots[package]
+        found = self.parents.get(package)
+        return found[0][2] if found else None
+
+    def root_versions(self, package: str) -> tuple[str, ...]:
+        """Versions of requested projects from which *package* is reached, newest first."""
+        found: set[Version] = set()
+        seen: set[str] = set()
+        todo = [package]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for parent, version, _req in self.parents.get(node, ()):
+                if parent in self.roots:
+                    found.add(version)
+                else:
+                    todo.append(parent)
+        return tuple(str(v) for v in sorted(found, reverse=True))
+
+
+def _chain_steps(graph: _Graph, package: str) -> tuple[str, ...]:
+    """``("top 1.0", "middle 1.0", "bottom>=0.5")``: each step a version, the last the requirement."""
+    if package in graph.roots:
+        return (graph.roots[package].text,)
+    path: list[tuple[str, Version, Req]] = []
+    seen = {package}
+    node = package
+    while node not in graph.roots:
+        above = sorted(graph.parents.get(node, ()), key=lambda p: p[1], reverse=True)
+        if not above:
+            break
+        path.insert(0, above[0])
+        node = above[0][0]
+        if node in seen:
+            break
+        seen.add(node)
+    if not path:
+        return ()
+    return (*(f"{p} {v}" for p, v, _ in path), path[-1][2].text)
+
+
+def root_causes(provider: Provider, error: Clause, roots: dict[str, Req]) -> tuple[tuple[RootCause, ...], frozenset[str]]:
+    """The root causes of a failed resolution, and every project the proof involves."""
+    leaves = _leaves(error)
+    graph = _Graph(provider, leaves, roots)
+    involved = frozenset(split_key(t.package)[0] for leaf in leaves for t in leaf.terms if isinstance(t.package, str))
+    causes: list[RootCause] = []
+    for leaf in leaves:
+        cause = _cause(provider, graph, leaf)
+        if cause is not None and cause not in causes:
+            causes.append(cause)
+    if not causes:
+        causes = _conflicts(graph, leaves)
+    return tuple(causes), involved
+
+
+def _cause(provider: Provider, graph: _Graph, leaf: Clause) -> RootCause | None:
+    if leaf.cause is IncompatibilityCause.DEPENDENCY and id(leaf) in provider.rule_clauses:
+        rule = provider.rule_clauses[id(leaf)]
+        trigger, other = leaf.terms
+        return RootCause(
+            str(other.package), Reason.FORBIDDEN, f"{trigger.package} {_versions(trigger)}",
+            _chain_steps(graph, str(trigger.package)), graph.root_versions(str(trigger.package)), rule=rule,
+        )
+    if leaf.cause is IncompatibilityCause.CONSTRAINT:
+        (term,) = leaf.terms
+        return _missing(provider, graph, term, constrained=True)
+    if leaf.cause is IncompatibilityCause.NO_VERSIONS:
+        (term,) = leaf.terms
+        return _missing(provider, graph, term)
+    return None
+
+
+def _versions(term: Term[Any, Version]) -> str:
+    text = str(term.constraint)
+    return text[1:-1].split(",")[0] if text.startswith("[") and "," not in text.rstrip("]") else text
+
+
+def _missing(provider: Provider, graph: _Graph, term: Term[Any, Version], *, constrained: bool = False) -> RootCause | None:
+    """No usable version of the term's project in its range: which, and why."""
+    package = str(term.package)
+    req = graph.requirement(package)
+    chain = _chain_steps(graph, package)
+    versions = graph.root_versions(package)
+    if package == PYTHON:
+        return _requires_python(provider, graph, req)
+    if package.startswith(INVALID):
+        return _invalid(provider, graph, package)
+    name, _ = split_key(package)
+    text = req.text if req is not None else package
+    by_version = provider.finder.files(name)
+    if not by_version:
+        return RootCause(name, Reason.NOT_FOUND, text, chain, versions)
+    in_range = [v for v in by_version if v in term.constraint]
+    if constrained:
+        spec = " and ".join(sorted({r.text for r in _requirements_on(graph, package)}))
+        return RootCause(name, Reason.NO_VERSION, text, chain, versions, detail=f"a -c constraint excludes every version {spec} allows")
+    if not in_range:
+        reqs = _requirements_on(graph, package)
+        wanted = [v for v in by_version if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
+        if wanted:
+            return None  # versions the requirements allow were ruled out by other facts of the proof
+        alone = [r for r in reqs if not any(r.specifier.contains(v, prereleases=True) for v in by_version)]
+        reason = Reason.NO_VERSION if alone or len(reqs) < 2 else Reason.CONFLICT
+        if reason == Reason.CONFLICT:
+            text = " vs ".join(dict.fromkeys(r.text for r in reqs))
+        return RootCause(name, reason, text, chain, versions)
+    miss = provider.finder.why_not(name, in_range, pinned=provider.pinned.get(name, ()))
+    if miss is None:  # every version in range installs here: the range itself is what fails
+        return RootCause(name, Reason.CONFLICT, text, chain, versions)
+    return RootCause(name, miss.reason, text, chain, versions, needs=miss.needs)
+
+
+def _requirements_on(graph: _Graph, package: str) -> list[Req]:
+    found = [req for _p, _v, req in graph.parents.get(package, ())]
+    if package in graph.roots:
+        found.append(graph.roots[package])
+    return found
+
+
+def _requires_python(provider: Provider, graph: _Graph, req: Req | None) -> RootCause:
+    parents = graph.parents.get(PYTHON, [])
+    parent, version, dep = max(parents, key=lambda p: p[1]) if parents else ("", Version("0"), req)
+    spec = dep.text[len("Python"):] if dep is not None else ""
+    chain = _chain_steps(graph, parent) if parent else ()
+    label = f"{parent} {version}" if parent else "python"
+    return RootCause(
+        split_key(parent)[0] or "python", Reason.REQUIRES_PYTHON, f"{label} needs Python{spec}",
+        chain[:-1] + (label,) if chain and parent not in graph.roots else (label,),
+        tuple(str(v) for _p, v, _r in sorted(parents, key=lambda p: p[1], reverse=True)) if parent in graph.roots else graph.root_versions(parent),
+        detail=f"Python {provider.target.python_str} is outside Requires-Python {spec}",
+    )
+
+
+def _invalid(provider: Provider, graph: _Graph, package: str) -> RootCause:
+    parents = graph.parents.get(package, [])
+    if not parents:
+        return RootCause(package, Reason.INVALID_METADATA, package)
+    parent, version, req = parents[0]
+    chain = _chain_steps(graph, parent)
+    label = f"{parent} {version}"
+    return RootCause(
+        split_key(parent)[0], Reason.INVALID_METADATA, label,
+        chain[:-1] + (label,) if chain and parent not in graph.roots else (label,),
+        graph.root_versions(parent), detail=req.text,
+    )
+
+
+def _conflicts(graph: _Graph, leaves: list[Clause]) -> list[RootCause]:
+    """No version is missing: requirements on some project cannot all hold at once."""
+    by_package: dict[str, dict[str, list[str]]] = {}
+    for leaf in leaves:
+        if leaf.cause is IncompatibilityCause.ROOT:
+            term = leaf.terms[-1]
+            req = graph.roots.get(str(term.package))
+            if req is not None:
+                by_package.setdefault(req.key, {}).setdefault(req.text, []).append("requested")
+    for package, parents in graph.parents.items():
+        for parent, version, req in parents:
+            by_package.setdefault(package, {}).setdefault(req.text, []).append(f"from {parent} {version}")
+    causes = []
+    for package, texts in by_package.items():
+        if len(texts) < 2 or package.startswith("<"):
+            continue
+        reqs = _requirements_on(graph, package)
+        name = split_key(package)[0]
+        both = [v for v in graph.provider.finder.files(name) if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
+        if both:
+            continue  # these requirements agree on some version: not where it breaks
+        said = " vs ".join(f"{text} ({', '.join(dict.fromkeys(origins))})" for text, origins in texts.items())
+        causes.append(RootCause(split_key(package)[0], Reason.CONFLICT, said, (), graph.root_versions(package)))
+    return causes

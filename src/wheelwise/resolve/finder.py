@@ -1,0 +1,196 @@
+"""Which file of a version a target takes, and why none when none does.
+
+pip's selection rules, per version: yanked files only when the version is
+pinned with ``==`` (PEP 592), ``Requires-Python`` against the target's Python,
+then the best-ranked compatible wheel, then (when sdists are allowed) an sdist.
+Per project: newest first; pre-releases when the requirements ask for one, or
+when no final release in range has a usable file for this target (pip and uv
+filter incompatible files first, then fall back to pre-releases).
+
+:class:`Files` holds what is the same for every target (a project's files by
+version); :class:`Finder` answers for one target and one "are sdists allowed",
+and every memo it fills is keyed by both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Container, Iterator, Sequence
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from ..compat import Compatible, Incompatible, Reason, requires_python_ok, wheel_verdict
+from ..index import PackageIndex
+from ..index.simple import DistFile, version_text
+from ..target import Target
+
+__all__ = ["Files", "Finder", "Miss", "admitted_by"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Miss:
+    """Why a version (or a range of versions) has no file for the target; nearest miss wins.
+
+    :param needs: for :attr:`Reason.OS_TOO_OLD`, the lowest OS or glibc version that would do.
+    """
+
+    reason: Reason
+    needs: tuple[int, int] | None = None
+
+    def nearer(self, other: Miss | None) -> Miss:
+        if other is None or self.reason > other.reason:
+            return self
+        if self.reason == other.reason == Reason.OS_TOO_OLD and self.needs and other.needs:
+            return self if self.needs < other.needs else other
+        return other
+
+
+def admitted_by(specifier: SpecifierSet) -> Callable[[Version], bool]:
+    """Whether a version is in *specifier*, pre-releases included (:meth:`Finder.choose` filters)."""
+    return lambda version: specifier.contains(version, prereleases=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+class Files:
+    """Files of each project by version, newest first: the same for every target of a run."""
+
+    def __init__(self, index: PackageIndex) -> None:
+        self.index = index
+        self._by_name: dict[str, dict[Version, tuple[DistFile, ...]]] = {}
+
+    def known(self, name: str) -> dict[Version, tuple[DistFile, ...]] | None:
+        """The files when the page has been read already; ``None`` when it has not."""
+        return self._by_name.get(name)
+
+    def __call__(self, name: str) -> dict[Version, tuple[DistFile, ...]]:
+        found = self._by_name.get(name)
+        if found is None:
+            page = self.index.project(name)
+            by_text: dict[str, list[DistFile]] = {}
+            for f in page.files:
+                by_text.setdefault(version_text(f.filename), []).append(f)
+            grouped: dict[Version, list[DistFile]] = {}
+            for text, files in by_text.items():
+                try:
+                    grouped.setdefault(_version(text), []).extend(files)
+                except InvalidVersion:
+                    continue  # the page parser admits only valid names; be safe
+            found = {v: tuple(fs) for v, fs in sorted(grouped.items(), reverse=True)}
+            self._by_name[name] = found
+        return found
+
+
+class Finder:
+    """The file pip would take for each version of a project on one target.
+
+    Threads may share it (cells of a matrix resolve in threads): at worst two of
+    them compute the same entry.
+    """
+
+    def __init__(self, files: Files, target: Target, *, allow_sdists: bool) -> None:
+        self.files = files
+        self.target = target
+        self.allow_sdists = allow_sdists
+        self._picks: dict[tuple[str, Version, bool], DistFile | Miss] = {}
+        #: versions passed over for want of a wheel although an sdist would do
+        self.sdist_instead: set[tuple[str, Version]] = set()
+        self._lock = threading.Lock()
+        self._platforms = frozenset(target.platforms()) | {"any"}
+
+    def pick(self, name: str, version: Version, *, pinned: bool = False) -> DistFile | Miss:
+        """The file pip would install for *version* here, or why there is none."""
+        key = (name, version, pinned)
+        found = self._picks.get(key)
+        if found is None:
+            files = self.files(name).get(version, ())
+            found = self._pick(files, pinned)
+            if isinstance(found, Miss) and found.reason > Reason.REQUIRES_PYTHON and self._has_sdist(files, pinned):
+                with self._lock:
+                    self.sdist_instead.add((name, version))
+            self._picks[key] = found
+        return found
+
+    def _has_sdist(self, files: Sequence[DistFile], pinned: bool) -> bool:
+        """Whether an sdist of the version would do, were sdists allowed (pip would build it)."""
+        return any(
+            not f.is_wheel and (f.yanked is None or pinned) and requires_python_ok(f.requires_python, self.target)
+            for f in files
+        )
+
+    def _pick(self, files: Sequence[DistFile], pinned: bool) -> DistFile | Miss:
+        usable = [f for f in files if f.yanked is None or pinned]
+        if not usable:
+            return Miss(Reason.YANKED)
+        fitting = [f for f in usable if requires_python_ok(f.requires_python, self.target)]
+        if not fitting:
+            return Miss(Reason.REQUIRES_PYTHON)
+        best: tuple[int, DistFile] | None = None
+        here: Miss | None = None  # the nearest miss among wheels for this platform
+        elsewhere: Miss | None = None
+        sdist: DistFile | None = None
+        for f in fitting:
+            if not f.is_wheel:
+                sdist = sdist or f
+                continue
+            verdict = wheel_verdict(f.tags, self.target)
+            if isinstance(verdict, Compatible):
+                if best is None or verdict.rank < best[0]:
+                    best = (verdict.rank, f)
+            elif any(t.platform in self._platforms for t in f.tags):
+                here = Miss(verdict.reason, verdict.needs).nearer(here)
+            else:
+                elsewhere = Miss(verdict.reason, verdict.needs).nearer(elsewhere)
+        if best is not None:
+            return best[1]
+        if sdist is not None and self.allow_sdists:
+            return sdist
+        if here is not None:
+            return here  # wheels for this platform, for other Pythons or ABIs
+        if elsewhere is not None:
+            # none for this platform: it is the platform, or only the OS floor
+            return elsewhere if elsewhere.reason == Reason.OS_TOO_OLD else Miss(Reason.PLATFORM)
+        return Miss(Reason.SDIST_ONLY)
+
+    def choose(
+        self,
+        name: str,
+        admits: Callable[[Version], bool],
+        *,
+        pinned: Container[Version] = (),
+        prereleases: bool = False,
+    ) -> Iterator[tuple[Version, DistFile]]:
+        """Usable versions that *admits*, newest first, as pip orders and filters them.
+
+        Pre-releases come first only when *prereleases* (a requirement names one); otherwise
+        after every usable final release, so that a caller taking the first gets a
+        pre-release only when no final release in range installs here.
+        """
+        later: list[tuple[Version, DistFile]] = []
+        for version in self.files(name):
+            if not admits(version):
+                continue
+            picked = self.pick(name, version, pinned=version in pinned)
+            if isinstance(picked, Miss):
+                continue
+            if version.is_prerelease and not prereleases:
+                later.append((version, picked))
+                continue
+            yield version, picked
+        yield from later
+
+    def why_not(self, name: str, versions: Sequence[Version], *, pinned: Container[Version] = ()) -> Miss | None:
+        """The nearest miss over *versions* (``None`` when one of them is usable)."""
+        nearest: Miss | None = None
+        for version in versions:
+            picked = self.pick(name, version, pinned=version in pinned)
+            if not isinstance(picked, Miss):
+                return None
+            nearest = picked.nearer(nearest)
+        return nearest

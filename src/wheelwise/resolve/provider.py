@@ -1,0 +1,212 @@
+"""The provider nab-resolver (PubGrub) asks: versions, dependencies, priorities.
+
+Packages are strings: a project's canonical name, ``name[extra]`` for a
+project with extras (it depends on ``name`` at the same version, plus the
+extra's requirements), :data:`~.model.PYTHON` for the target's Python and
+:data:`~.model.INVALID`-prefixed names for unreadable metadata.  Versions are
+:class:`~packaging.version.Version`; ranges are
+:class:`~packaging.ranges.VersionRange` built from specifier sets.
+
+Knowledge rules are clauses the provider hands the resolver when it chooses a
+version a rule is about: ``{plugin 1.0, core >= 3}`` says the two cannot be
+installed together, and, like a ``-c`` constraint, forces nothing to be
+installed.
+
+Nothing here records "why" as prose: the resolver's derivation is read by
+:mod:`.derivation`, with the side tables kept here (which requirement each
+dependency came from, which rule each clause stands for).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from nab_resolver.resolver import BaseProvider
+from nab_resolver.types import Incompatibility, IncompatibilityCause, RangeProtocol, Term
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from ..index.simple import DistFile
+from ..knowledge import Constraint
+from ..target import Target
+from .dependencies import Dependencies
+from .finder import Finder
+from .model import INVALID, PYTHON, Candidate, Req
+from .prefetch import READ_AHEAD_MAX, Prefetcher
+from .ranges import Versions, to_range
+
+__all__ = ["Provider", "split_key", "to_range"]
+
+Range = RangeProtocol[Version]
+
+
+def split_key(key: str) -> tuple[str, frozenset[str]]:
+    """``name[a,b]`` → (``name``, {``a``, ``b``})."""
+    name, _, rest = key.partition("[")
+    return name, frozenset(rest.rstrip("]").split(",")) if rest else frozenset()
+
+
+class Provider(BaseProvider[str, Version]):
+    """Answers the resolver for one resolution on one target (not shared between resolutions)."""
+
+    def __init__(
+        self,
+        target: Target,
+        finder: Finder,
+        dependencies: Callable[[Candidate], Dependencies],
+        prefetcher: Prefetcher,
+        rules: tuple[Constraint, ...] = (),
+    ) -> None:
+        self.target = target
+        self.finder = finder
+        self.dependencies = dependencies
+        self.prefetcher = prefetcher
+        self.rules = rules
+        self._python = Version(f"{target.python_str}.0")
+        #: projects whose versions trigger a rule: deciding them first lets the rule narrow the others
+        self._triggers = {canonicalize_name(rule.when.name) for rule in rules}
+        self.candidates: dict[tuple[str, Version], Candidate] = {}
+        #: (package, version) → the requirement behind each of its dependencies
+        self.edges: dict[tuple[str, Version], dict[str, Req]] = {}
+        #: versions pinned with == somewhere (their yanked files are usable, PEP 592)
+        self.pinned: dict[str, set[Version]] = {}
+        #: projects some requirement names a pre-release of
+        self.prereleases: set[str] = set()
+        #: id of a knowledge clause → its rule (the clause object is kept alive by the resolver)
+        self.rule_clauses: dict[int, Constraint] = {}
+        self._emitted: set[tuple[str, str, Version]] = set()
+        self._pending: list[Incompatibility[str, Version]] = []
+        self._asked: dict[str, int] = {}
+        self.unknown: set[str] = set()
+        self.missing_extras: dict[str, tuple[str, ...]] = {}
+        self.problems: dict[tuple[str, Version], str] = {}
+
+    # -- what requirements say about selection ---------------------------
+
+    def note(self, req: Req) -> None:
+        """Remember what a requirement says beyond its range: ``==`` pins, pre-release opt-in."""
+        for spec in req.specifier:
+            if spec.operator in ("==", "===") and "*" not in spec.version:
+                try:
+                    self.pinned.setdefault(req.name, set()).add(Version(spec.version))
+                except ValueError:
+                    continue
+        if req.specifier.prereleases:
+            self.prereleases.add(req.name)
+
+    # -- versions --------------------------------------------------------
+
+    def _usable(self, package: str, version_range: Range) -> Iterator[tuple[Version, DistFile]]:
+        name, _extras = split_key(package)
+        return self.finder.choose(
+            name, version_range.__contains__,
+            pinned=self.pinned.get(name, ()), prereleases=name in self.prereleases,
+        )
+
+    def choose_version(self, package: str, version_range: Range) -> Version | None:
+        if package == PYTHON:
+            return self._python if self._python in version_range else None
+        if package.startswith(INVALID):
+            return None
+        usable = self._usable(package, version_range)
+        first = next(usable, None)
+        if first is None:
+            return None
+        version, file = first
+        name, extras = split_key(package)
+        candidate = Candidate(name, version, extras, file)
+        self.candidates[(package, version)] = candidate
+        asked = self._asked[package] = self._asked.get(package, 0) + 1
+        if asked > 1:
+            # asked again: the resolver is backtracking on it; the next ones will be wanted soon
+            ahead = [Candidate(name, v, extras, f) for v, f in itertools.islice(usable, min(READ_AHEAD_MAX, 3 * asked))]
+            self.prefetcher.versions(name, ahead)
+        self.prefetcher.chosen(candidate)
+        if not extras:
+            self._rule_clauses(package, version)
+        return version
+
+    def has_satisfying_version(self, package: str, version_range: Range) -> bool:
+        if package == PYTHON:
+            return self._python in version_range
+        if package.startswith(INVALID):
+            return False
+        return next(self._usable(package, version_range), None) is not None
+
+    def _rule_clauses(self, package: str, version: Version) -> None:
+        for rule in self.rules:
+            if not rule.applies_to(package, version) or (rule.id, package, version) in self._emitted:
+                continue
+            self._emitted.add((rule.id, package, version))
+            if rule.require is not None:
+                req = rule.requirement_for(version)
+                other, bad = canonicalize_name(req.name), ~to_range(req.specifier)
+            else:
+                assert rule.forbid is not None
+                other, bad = canonicalize_name(rule.forbid), Versions.full()
+            clause: Incompatibility[str, Version] = Incompatibility(
+                [Term(package, Versions.singleton(version)), Term(other, bad)],
+                cause=IncompatibilityCause.DEPENDENCY,
+            )
+            self.rule_clauses[id(clause)] = rule
+            self._pending.append(clause)
+
+    def consume_pending_clauses(self) -> list[Incompatibility[str, Version]]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    # -- dependencies ----------------------------------------------------
+
+    def get_dependencies(self, package: str, version: Version) -> Mapping[str, Range]:
+        candidate = self.candidates.get((package, version))
+        if candidate is None:
+            return {}
+        found = self.dependencies(candidate)
+        if found.unknown:
+            self.unknown.add(candidate.name)
+        if found.missing_extra:
+            self.missing_extras[package] = found.missing_extra
+        if found.problem:
+            self.problems[(package, version)] = found.problem
+        edges = self.edges.setdefault((package, version), {})
+        ranges: dict[str, Range] = {}
+        for dep in found.requires:
+            self.note(dep)
+            r = to_range(dep.specifier)
+            key = dep.key
+            if key in ranges:
+                ranges[key] = ranges[key] & r
+                edges[key] = Req(dep.name, dep.extras, edges[key].specifier & dep.specifier, dep.kind,
+                                 f"{edges[key].text},{dep.specifier}" if str(dep.specifier) else edges[key].text)
+            else:
+                ranges[key] = r
+                edges[key] = dep
+        self.prefetcher.pages([d.name for d in found.requires if not d.name.startswith("<")])
+        return ranges
+
+    def widen_decision(self, package: str, version: Version) -> Range | None:
+        return None
+
+    # -- order -----------------------------------------------------------
+
+    def prioritize(
+        self,
+        package: str,
+        version_range: Range,
+        conflict_counts: Mapping[str, int],
+        culprit_counts: Mapping[str, int] | None = None,
+    ) -> Any:
+        """Virtual projects first (they decide at once), then projects with no usable version
+        in range (fail fast: the failure is the answer), then those that conflicted most, then
+        rule triggers (with tensorflow-metal decided, "tensorflow<2.20" applies before any
+        tensorflow is tried), then the rest in the order the resolver met them."""
+        if package.startswith("<"):
+            return (0,)
+        name, _ = split_key(package)
+        known = self.finder.files.known(name)
+        if known is not None and not self.has_satisfying_version(package, version_range):
+            return (1,)
+        trigger = len(known or ()) if name in self._triggers else 1 << 30
+        return (2, -conflict_counts.get(package, 0), trigger)
