@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers.indexserver import IndexServer
 from helpers.wheels import make_wheel, wheel_filename
+
 from wheelwise.cache import Cache, CachedPage
 from wheelwise.errors import IndexFetchError, OfflineMissError
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from helpers.indexserver import IndexServer, load_recorded
 from packaging.version import Version
 
-from helpers.indexserver import IndexServer, load_recorded
 from wheelwise.check import CheckReport, check
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
 from wheelwise.knowledge import load_constraints

@@ -56,10 +56,22 @@ def serve(server: IndexServer, dists: list[dict[str, Any]]) -> None:
             server.add_wheel(wheel_filename(d["name"], d["version"], tag), make_wheel(d["name"], d["version"], tag, **fields), **page_fields)
 
 
+def generated(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Levels of many versions, each depending on a range of the next, down to one leaf."""
+    levels, count = spec["levels"], spec["versions"]
+    dists = []
+    for level, below in zip(levels, [*levels[1:], spec["leaf"]]):
+        for i in range(1, count + 1):
+            requires = [f"{below}<={i}.0"] if below != spec["leaf"] else [below]
+            dists.append({"name": level, "version": f"{i}.0", "requires": requires})
+    dists.append({"name": spec["leaf"], "version": "1.0", "tag": spec["leaf_tag"]})
+    return dists
+
+
 def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
     spec = tomllib.loads(path.read_text())
     with IndexServer() as server:
-        serve(server, spec["dists"])
+        serve(server, spec["dists"] + (generated(spec["generate"]) if "generate" in spec else []))
         target = parse_target(spec["target"], parse_python(spec["python"])[0])
         requested = [parse_requirement_line(r) for r in spec["request"]]
         constraints = [parse_requirement_line(c, "constraints") for c in spec.get("constraints", [])]
@@ -90,12 +102,15 @@ def test_scenario(path: Path) -> None:
             assert blocker.available == wanted["available"], shown
         if "versions" in wanted:
             assert list(blocker.versions) == wanted["versions"], shown
+        if "needs" in wanted:
+            assert blocker.needs == wanted["needs"], shown
     if "blockers" in expect:
         assert {b.project for b in cell.blockers} == {b["project"] for b in expect["blockers"]}, shown
     for wanted in expect.get("build", []):
         items = [b for b in cell.build if b.name == wanted["name"]]
         assert items and items[0].native is wanted["native"], shown
     assert cell.not_examined == expect.get("not_examined", []), shown
+    assert cell.warnings == expect.get("warnings", []), shown
     if cell.verdict != "build":
         assert not cell.build
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown

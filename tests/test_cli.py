@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers.indexserver import IndexServer, load_recorded
 from packaging.version import Version
 
-from helpers.indexserver import IndexServer, load_recorded
 from wheelwise.cli import main
 
 

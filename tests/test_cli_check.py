@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers.indexserver import IndexServer
 from helpers.wheels import make_wheel, wheel_filename
+
 from wheelwise.cli import main
 
 

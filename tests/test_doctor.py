@@ -10,7 +10,12 @@ import pytest
 from wheelwise.cli import main
 from wheelwise.doctor import Status, diagnose
 from wheelwise.knowledge import load
-from wheelwise.probes.host import binary_architectures, file_architectures, macos_hardware, parse_nvidia
+from wheelwise.probes.host import (
+    binary_architectures,
+    file_architectures,
+    macos_hardware,
+    parse_nvidia,
+)
 
 DATA = Path(__file__).parent / "data"
 FACTS = DATA / "facts"

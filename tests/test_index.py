@@ -6,9 +6,9 @@ import io
 import zipfile
 
 import pytest
-
 from helpers.indexserver import IndexServer, ServedFile
 from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
+
 from wheelwise.cache import Cache
 from wheelwise.errors import HashMismatchError, IndexFetchError, MetadataError
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex

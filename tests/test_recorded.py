@@ -6,9 +6,9 @@ import hashlib
 import json
 
 import pytest
+from helpers.indexserver import RECORDED, IndexServer, load_recorded
 from packaging.requirements import InvalidRequirement, Requirement
 
-from helpers.indexserver import RECORDED, IndexServer, load_recorded
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex, parse_core_metadata
 from wheelwise.show import summarize
 

@@ -3,10 +3,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.indexserver import IndexServer, ServedFile, load_recorded
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from helpers.indexserver import IndexServer, ServedFile, load_recorded
-from wheelwise.index.simple import ProjectPage, SimpleParseError, _fast_tags, merge_pages, parse_filename, parse_html, parse_json, parse_page
+from wheelwise.index.simple import (
+    ProjectPage,
+    SimpleParseError,
+    _fast_tags,
+    merge_pages,
+    parse_filename,
+    parse_html,
+    parse_json,
+    parse_page,
+)
 
 PAGE = "https://example.invalid/simple/demo/"
 

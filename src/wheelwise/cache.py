@@ -180,4 +180,4 @@ class Cache:
 
     def clear(self) -> None:
         for table in ("pages", "metadata", "capabilities"):
-            self._run(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self._run(f"DELETE FROM {table}")

@@ -23,7 +23,7 @@ from .knowledge import ACCELERATORS, FRAMEWORKS, Knowledge, Stack, load_constrai
 from .requirements import parse_requirement_line
 from .target import Target
 
-__all__ = ["Plan", "choose_accelerator", "candidate_stacks", "make_plan"]
+__all__ = ["Plan", "candidate_stacks", "choose_accelerator", "make_plan"]
 
 
 @dataclasses.dataclass

@@ -26,6 +26,7 @@ from ..resolve import (
     Outcome,
     Req,
     Resolution,
+    Sdists,
     Shared,
     resolve,
     root_requirements,
@@ -33,6 +34,9 @@ from ..resolve import (
 from ..target import Target
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
+
+#: rounds of "allow sdists for the projects the last proof skipped" before allowing them all
+SDIST_ROUNDS = 4
 
 __all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "check", "target_dict"]
 
@@ -148,26 +152,39 @@ class Checker:
         self.shared = Shared(index)
         self.verdicts: dict[Target, str] = {}
 
-    def resolve(self, target: Target, roots: Sequence[Req], *, sdists: bool, rounds: int | None = None) -> Outcome:
+    def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists, rounds: int | None = None) -> Outcome:
         return resolve(
             self.shared, target, roots, constraints=self.constraints, rules=self.rules,
             allow_sdists=sdists, max_rounds=rounds or self.max_rounds,
         )
 
     def verdict(self, target: Target, rounds: int | None = None) -> tuple[str, Outcome]:
-        """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``."""
+        """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``.
+
+        Sdists are allowed only for the projects a failed proof skipped a version of for want of
+        a wheel (nothing else can change its outcome), round after round while new ones turn up;
+        so a blocked cell does not download every sdist of its graph.
+        """
         roots = root_requirements(self.requested, target)
         if not roots:
             return "ok", Resolution(target, {})
         outcome = self.resolve(target, roots, sdists=False, rounds=rounds)
+        allowed: frozenset[str] = frozenset()
+        for attempt in range(SDIST_ROUNDS + 1):
+            if isinstance(outcome, Resolution):
+                return ("build" if outcome.needs_build else "ok"), outcome
+            needed = self.shared.sdists_needed(target, outcome)
+            if needed <= allowed:
+                break
+            allowed |= needed
+            sdists: Sdists = True if attempt == SDIST_ROUNDS - 1 else allowed
+            retried = self.resolve(target, roots, sdists=sdists, rounds=rounds)
+            if isinstance(retried, Resolution) or retried.limit is None or outcome.limit is not None:
+                outcome = retried
+            if sdists is True:
+                break
         if isinstance(outcome, Resolution):
-            return "ok", outcome
-        if self.shared.sdists_could_help(target):
-            with_sdists = self.resolve(target, roots, sdists=True, rounds=rounds)
-            if isinstance(with_sdists, Resolution):
-                return "build", with_sdists
-            if with_sdists.limit is None or outcome.limit is not None:
-                outcome = with_sdists
+            return ("build" if outcome.needs_build else "ok"), outcome
         return ("unknown" if outcome.limit is not None else "blocked"), outcome
 
     def cell(self, target: Target) -> Cell:

@@ -88,7 +88,7 @@ def _blocker(finder: Finder, cause: RootCause, spec_range: Any = None) -> Blocke
 
 def explain(shared: Shared, target: Target, roots: Sequence[Req], failure: Failure) -> list[Blocker]:
     """The blockers of a failed cell, root causes first, then what the newest versions add."""
-    finder = shared.finder(target, shared.sdists_could_help(target))
+    finder = shared.finder(target, failure.allow_sdists)
     if failure.limit is not None:
         busy = ", ".join(failure.limit.busy) or "the requested projects"
         return [Blocker(

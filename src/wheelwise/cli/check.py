@@ -162,18 +162,32 @@ def _mark(cell: Cell) -> str:
     return _MARK[cell.verdict]
 
 
+#: versions of a requested project named in one line before "and N more"
+SHOWN_VERSIONS = 6
+
+
 def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
-    head = f"[bold]{escape(blocker.requirement if blocker.reason == 'conflict' else blocker.project or blocker.requirement)}[/]"
+    by_version = blocker.reason in ("invalid-metadata", "requires-python")
+    subject = blocker.requirement if by_version and blocker.requirement else blocker.project or blocker.requirement
+    if blocker.reason == "requires-python" and " needs " in subject:
+        subject = subject.split(" needs ")[0]
+    if blocker.reason == "limit":
+        lines = [escape(blocker.detail)]
+        return lines
     if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
         lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
     else:
-        lines = [f"{head} {reason_words(blocker.reason, target, blocker.needs)}"]
+        lines = [f"[bold]{escape(subject)}[/] {reason_words(blocker.reason, target, blocker.needs)}"]
         if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
-            lines[0] += f"; it has wheels for {escape(blocker.available)}"
+            has = "it has" if blocker.reason == "no-version" else "it has wheels for"
+            lines[0] += f"; {has} {escape(blocker.available)}"
     if len(blocker.chain) > 1:
         lines.append("needed by " + " → ".join(escape(c) for c in blocker.chain))
-    if blocker.versions:
-        lines.append("blocks " + ", ".join(escape(v) for v in blocker.versions) + f" of {escape(blocker.chain[0].split(' ')[0])}")
+    if blocker.versions and blocker.chain:
+        shown = list(blocker.versions[:SHOWN_VERSIONS])
+        more = len(blocker.versions) - len(shown)
+        text = ", ".join(escape(v) for v in shown) + (f" and {more} more" if more > 0 else "")
+        lines.append(f"blocks {text} of {escape(blocker.chain[0].split(' ')[0])}")
     if blocker.detail:
         lines.append(escape(blocker.detail))
     return lines

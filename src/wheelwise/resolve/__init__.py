@@ -44,6 +44,7 @@ from .model import (
     Req,
     Resolution,
     RootCause,
+    Sdists,
     package_key,
     parse_requirement,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Req",
     "Resolution",
     "RootCause",
+    "Sdists",
     "Shared",
     "package_key",
     "parse_requirement",
@@ -75,23 +77,36 @@ __all__ = [
 DEFAULT_MAX_ROUNDS = 20_000
 
 
-class _PerTarget:
-    """The memos for one target and sdist mode."""
+class _Target:
+    """What is the same for one target whatever is built from sdists: the dependencies read
+    (keyed by the file they come from) and the read-ahead (one budget per target)."""
 
-    def __init__(self, index: PackageIndex, files: Files, target: Target, allow_sdists: bool) -> None:
+    def __init__(self, index: PackageIndex, files: Files, target: Target) -> None:
         self.index = index
         self.target = target
-        self.finder = Finder(files, target, allow_sdists=allow_sdists)
         self._deps: dict[tuple[str, Version, str], Dependencies] = {}
-        self.prefetcher = Prefetcher(index, self.finder, self.dependencies)
+        self.prefetcher = Prefetcher(index, Finder(files, target, allow_sdists=False), self.dependencies)
 
     def dependencies(self, candidate: Candidate) -> Dependencies:
-        assert candidate.file is not None or candidate.name == PYTHON
-        key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
-        found = self._deps.get(key)
+        found = self.peek(candidate)
         if found is None:
+            key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
             found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
         return found
+
+    def peek(self, candidate: Candidate) -> Dependencies | None:
+        """The dependencies if read already (nothing is fetched)."""
+        return self._deps.get((candidate.key, candidate.version, candidate.file.url if candidate.file else ""))
+
+
+class _PerTarget:
+    """The memos for one target and sdist mode: the files chosen; the rest is the target's."""
+
+    def __init__(self, files: Files, shared: _Target, allow_sdists: Sdists) -> None:
+        self.finder = Finder(files, shared.target, allow_sdists=allow_sdists)
+        self.dependencies = shared.dependencies
+        self.peek = shared.peek
+        self.prefetcher = shared.prefetcher
 
 
 class Shared:
@@ -103,27 +118,39 @@ class Shared:
     def __init__(self, index: PackageIndex) -> None:
         self.index = index
         self.files = Files(index)
-        self._per: dict[tuple[Target, bool], _PerTarget] = {}
+        self._per: dict[tuple[Target, Sdists], _PerTarget] = {}
+        self._targets: dict[Target, _Target] = {}
         self._lock = threading.Lock()
 
-    def per(self, target: Target, allow_sdists: bool) -> _PerTarget:
+    def per(self, target: Target, allow_sdists: Sdists) -> _PerTarget:
         key = (target, allow_sdists)
         with self._lock:
             found = self._per.get(key)
             if found is None:
-                found = self._per[key] = _PerTarget(self.index, self.files, target, allow_sdists)
+                common = self._targets.get(target)
+                if common is None:
+                    common = self._targets[target] = _Target(self.index, self.files, target)
+                found = self._per[key] = _PerTarget(self.files, common, allow_sdists)
         return found
 
-    def finder(self, target: Target, allow_sdists: bool) -> Finder:
+    def finder(self, target: Target, allow_sdists: Sdists) -> Finder:
         return self.per(target, allow_sdists).finder
 
-    def sdists_could_help(self, target: Target) -> bool:
-        """Whether a wheels-only resolution on *target* passed over a version that has an sdist.
+    def sdists_needed(self, target: Target, failure: Failure) -> frozenset[str]:
+        """Projects the failure's proof passed over a version of for want of a wheel, where an
+        sdist would do.
 
-        When none did, allowing sdists changes no choice the resolver made, so a
-        resolution with sdists would take the very same steps.
+        Allowing sdists for other projects changes no fact the proof rests on: their versions
+        were usable or not regardless.  A version skipped for want of a wheel lies in one of
+        the ranges the proof found nothing usable in whenever the proof depends on it.
         """
-        return bool(self.finder(target, False).sdist_instead)
+        skipped = self.finder(target, failure.allow_sdists).sdist_instead
+        if failure.limit is not None:
+            return frozenset(name for name, _ in skipped)
+        return frozenset(
+            name for name, versions in failure.missing
+            if any((name, v) in skipped for v in self.files(name) if v in versions)
+        )
 
 
 def root_requirements(requested: Sequence[SourcedRequirement], target: Target) -> list[Req]:
@@ -148,12 +175,12 @@ def resolve(
     *,
     constraints: Sequence[Req] = (),
     rules: Sequence[Constraint] = (),
-    allow_sdists: bool = False,
+    allow_sdists: Sdists = False,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
 ) -> Outcome:
     """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
     per = shared.per(target, allow_sdists)
-    provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules))
+    provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules), per.peek)
     roots: dict[str, Req] = {}
     requirements = []
     for req in requested:
@@ -173,13 +200,14 @@ def resolve(
     except ResolutionTerminatedError:
         counts = resolver.stats.package_conflict_counts
         busy = tuple(sorted(counts, key=lambda p: -counts[p])[:5])
-        return Failure(target, limit=Limit(max_rounds, busy))
+        return Failure(target, limit=Limit(max_rounds, busy), allow_sdists=allow_sdists)
     except ResolutionError as exc:
         if exc.incompatibility is None:
-            return Failure(target, limit=Limit(max_rounds, ()))
-        causes, involved = root_causes(provider, exc.incompatibility, roots)
+            return Failure(target, limit=Limit(max_rounds, ()), allow_sdists=allow_sdists)
+        causes, involved, missing = root_causes(provider, exc.incompatibility, roots)
         applied = tuple(c.rule for c in causes if c.rule is not None)
-        return Failure(target, causes, involved, applied=tuple(dict.fromkeys(applied)))
+        return Failure(target, causes, involved, applied=tuple(dict.fromkeys(applied)), missing=missing,
+                       allow_sdists=allow_sdists)
     return _resolution(provider, target, solution.pins)
 
 
@@ -209,12 +237,11 @@ def _resolution(provider: Provider, target: Target, decided: dict[str, Version])
 
 
 def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple[str, str], ...]:
-    """Releases newer than a wheel pin, in its requirements' range, that only have an sdist here.
+    """Releases newer than a wheel pin, in its requirements' range, that only have an sdist here
+    (and were passed over for it: projects this resolution could build are not among them).
 
     Plain pip takes the newest version and builds it (unless ``--prefer-binary``).
     """
-    if provider.finder.allow_sdists:
-        return ()
     wanted: dict[str, Versions] = {}
     for (package, version), edges in provider.edges.items():
         if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:

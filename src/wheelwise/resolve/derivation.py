@@ -20,6 +20,7 @@ from packaging.version import Version
 
 from ..compat import Reason
 from .model import INVALID, PYTHON, Req, RootCause
+from .finder import Miss, admitted_by
 from .provider import Provider, split_key
 
 __all__ = ["root_causes"]
@@ -45,9 +46,22 @@ class _Graph:
             parent, dep = leaf.terms
             if dep.is_positive():
                 continue  # a knowledge clause
-            for (package, version), edges in provider.edges.items():
-                if package == parent.package and version in parent.constraint and dep.package in edges:
-                    self.parents.setdefault(dep.package, []).append((package, version, edges[dep.package]))
+            found = [
+                (package, version, edges[dep.package])
+                for (package, version), edges in provider.edges.items()
+                if package == parent.package and version in parent.constraint and dep.package in edges
+            ]
+            if found:
+                # a widened clause stands for every version in its range with the same dependencies
+                name = split_key(str(parent.package))[0]
+                decided = {version for _p, version, _r in found}
+                found += [
+                    (str(parent.package), v, found[0][2])
+                    for v in provider.finder.within(name, parent.constraint)
+                    if v not in decided and not isinstance(provider.finder.pick(name, v), Miss)
+                ]
+            known = self.parents.setdefault(dep.package, [])
+            known += [edge for edge in found if edge not in known]
 
     def requirement(self, package: str) -> Req | None:
         if package in self.roots:
@@ -73,15 +87,18 @@ class _Graph:
         return tuple(str(v) for v in sorted(found, reverse=True))
 
 
-def _chain_steps(graph: _Graph, package: str) -> tuple[str, ...]:
-    """``("top 1.0", "middle 1.0", "bottom>=0.5")``: each step a version, the last the requirement."""
-    if package in graph.roots:
+def _chain_steps(graph: _Graph, package: str, req: Req | None = None) -> tuple[str, ...]:
+    """``("top 1.0", "middle 1.0", "bottom>=0.5")``: each step a version, the last the requirement
+    (*req*, when given: the one of *package*'s requirements to follow)."""
+    if package in graph.roots and (req is None or graph.roots[package] == req):
         return (graph.roots[package].text,)
     path: list[tuple[str, Version, Req]] = []
     seen = {package}
     node = package
-    while node not in graph.roots:
+    while node not in graph.roots or (req is not None and not path):
         above = sorted(graph.parents.get(node, ()), key=lambda p: p[1], reverse=True)
+        if req is not None and not path:
+            above = [p for p in above if p[2] == req] or above
         if not above:
             break
         path.insert(0, above[0])
@@ -94,8 +111,11 @@ def _chain_steps(graph: _Graph, package: str) -> tuple[str, ...]:
     return (*(f"{p} {v}" for p, v, _ in path), path[-1][2].text)
 
 
-def root_causes(provider: Provider, error: Clause, roots: dict[str, Req]) -> tuple[tuple[RootCause, ...], frozenset[str]]:
-    """The root causes of a failed resolution, and every project the proof involves."""
+def root_causes(
+    provider: Provider, error: Clause, roots: dict[str, Req],
+) -> tuple[tuple[RootCause, ...], frozenset[str], tuple[tuple[str, Any], ...]]:
+    """The root causes of a failed resolution, every project the proof involves, and the
+    ranges it found no usable version in."""
     leaves = _leaves(error)
     graph = _Graph(provider, leaves, roots)
     involved = frozenset(split_key(t.package)[0] for leaf in leaves for t in leaf.terms if isinstance(t.package, str))
@@ -106,7 +126,12 @@ def root_causes(provider: Provider, error: Clause, roots: dict[str, Req]) -> tup
             causes.append(cause)
     if not causes:
         causes = _conflicts(graph, leaves)
-    return tuple(causes), involved
+    missing = tuple(
+        (split_key(str(leaf.terms[0].package))[0], leaf.terms[0].constraint)
+        for leaf in leaves
+        if leaf.cause in (IncompatibilityCause.NO_VERSIONS, IncompatibilityCause.CONSTRAINT)
+    )
+    return tuple(causes), involved, missing
 
 
 def _cause(provider: Provider, graph: _Graph, leaf: Clause) -> RootCause | None:
@@ -146,21 +171,29 @@ def _missing(provider: Provider, graph: _Graph, term: Term[Any, Version], *, con
     by_version = provider.finder.files(name)
     if not by_version:
         return RootCause(name, Reason.NOT_FOUND, text, chain, versions)
-    in_range = [v for v in by_version if v in term.constraint]
+    reqs = _requirements_on(graph, package)
     if constrained:
-        spec = " and ".join(sorted({r.text for r in _requirements_on(graph, package)}))
+        spec = " and ".join(sorted({r.text for r in reqs}))
         return RootCause(name, Reason.NO_VERSION, text, chain, versions, detail=f"a -c constraint excludes every version {spec} allows")
+    pinned = provider.pinned.get(name, ())
+    # A root cause only where a requirement by itself admits nothing usable here; otherwise the
+    # versions it admits were ruled out by other facts of the proof, which are causes themselves.
+    hopeless = [r for r in reqs if next(provider.finder.choose(name, admitted_by(r.specifier), pinned=pinned), None) is None]
+    if reqs and not hopeless:
+        together = [v for v in by_version if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
+        if any(not isinstance(provider.finder.pick(name, v, pinned=v in pinned), Miss) for v in together):
+            return None
+        said = " vs ".join(dict.fromkeys(r.text for r in reqs))
+        return RootCause(name, Reason.CONFLICT, said, (), versions)
+    if hopeless:
+        req = hopeless[0]
+        text, chain = req.text, _chain_steps(graph, package, req)
+        in_range = [v for v in by_version if req.specifier.contains(v, prereleases=True)]
+    else:
+        in_range = [v for v in by_version if v in term.constraint]
     if not in_range:
-        reqs = _requirements_on(graph, package)
-        wanted = [v for v in by_version if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
-        if wanted:
-            return None  # versions the requirements allow were ruled out by other facts of the proof
-        alone = [r for r in reqs if not any(r.specifier.contains(v, prereleases=True) for v in by_version)]
-        reason = Reason.NO_VERSION if alone or len(reqs) < 2 else Reason.CONFLICT
-        if reason == Reason.CONFLICT:
-            text = " vs ".join(dict.fromkeys(r.text for r in reqs))
-        return RootCause(name, reason, text, chain, versions)
-    miss = provider.finder.why_not(name, in_range, pinned=provider.pinned.get(name, ()))
+        return RootCause(name, Reason.NO_VERSION, text, chain, versions)
+    miss = provider.finder.why_not(name, in_range, pinned=pinned)
     if miss is None:  # every version in range installs here: the range itself is what fails
         return RootCause(name, Reason.CONFLICT, text, chain, versions)
     return RootCause(name, miss.reason, text, chain, versions, needs=miss.needs)

@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ..compat import Compatible, Incompatible, Reason, requires_python_ok, wheel_verdict
+from nab_resolver.types import RangeProtocol
+
+from ..compat import Compatible, Reason, requires_python_ok, wheel_verdict
 from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
 from ..target import Target
@@ -46,6 +48,10 @@ class Miss:
         if self.reason == other.reason == Reason.OS_TOO_OLD and self.needs and other.needs:
             return self if self.needs < other.needs else other
         return other
+
+
+#: ranges remembered per target before the memo starts over
+WITHIN_MAX = 1 << 16
 
 
 def admitted_by(specifier: SpecifierSet) -> Callable[[Version], bool]:
@@ -94,15 +100,17 @@ class Finder:
     them compute the same entry.
     """
 
-    def __init__(self, files: Files, target: Target, *, allow_sdists: bool) -> None:
+    def __init__(self, files: Files, target: Target, *, allow_sdists: bool | frozenset[str]) -> None:
         self.files = files
         self.target = target
+        #: which projects may be built from an sdist: none, all, or these
         self.allow_sdists = allow_sdists
         self._picks: dict[tuple[str, Version, bool], DistFile | Miss] = {}
         #: versions passed over for want of a wheel although an sdist would do
         self.sdist_instead: set[tuple[str, Version]] = set()
         self._lock = threading.Lock()
         self._platforms = frozenset(target.platforms()) | {"any"}
+        self._within: dict[tuple[str, object], tuple[Version, ...]] = {}
 
     def pick(self, name: str, version: Version, *, pinned: bool = False) -> DistFile | Miss:
         """The file pip would install for *version* here, or why there is none."""
@@ -110,7 +118,7 @@ class Finder:
         found = self._picks.get(key)
         if found is None:
             files = self.files(name).get(version, ())
-            found = self._pick(files, pinned)
+            found = self._pick(files, pinned, self.sdist_allowed(name))
             if isinstance(found, Miss) and found.reason > Reason.REQUIRES_PYTHON and self._has_sdist(files, pinned):
                 with self._lock:
                     self.sdist_instead.add((name, version))
@@ -124,7 +132,11 @@ class Finder:
             for f in files
         )
 
-    def _pick(self, files: Sequence[DistFile], pinned: bool) -> DistFile | Miss:
+    def sdist_allowed(self, name: str) -> bool:
+        sdists = self.allow_sdists
+        return sdists if isinstance(sdists, bool) else name in sdists
+
+    def _pick(self, files: Sequence[DistFile], pinned: bool, sdist_ok: bool) -> DistFile | Miss:
         usable = [f for f in files if f.yanked is None or pinned]
         if not usable:
             return Miss(Reason.YANKED)
@@ -149,7 +161,7 @@ class Finder:
                 elsewhere = Miss(verdict.reason, verdict.needs).nearer(elsewhere)
         if best is not None:
             return best[1]
-        if sdist is not None and self.allow_sdists:
+        if sdist is not None and sdist_ok:
             return sdist
         if here is not None:
             return here  # wheels for this platform, for other Pythons or ABIs
@@ -158,10 +170,21 @@ class Finder:
             return elsewhere if elsewhere.reason == Reason.OS_TOO_OLD else Miss(Reason.PLATFORM)
         return Miss(Reason.SDIST_ONLY)
 
+    def within(self, name: str, versions: Container[Version] | RangeProtocol[Version]) -> tuple[Version, ...]:
+        """The versions of *name* in a (hashable) range, newest first; remembered per range, as
+        the resolver asks about the same few ranges thousands of times."""
+        key = (name, versions)
+        found = self._within.get(key)
+        if found is None:
+            if len(self._within) > WITHIN_MAX:
+                self._within.clear()  # a long-lived process (the library) must not keep every range
+            found = self._within[key] = tuple(v for v in self.files(name) if v in versions)
+        return found
+
     def choose(
         self,
         name: str,
-        admits: Callable[[Version], bool],
+        admits: Callable[[Version], bool] | Container[Version] | RangeProtocol[Version],
         *,
         pinned: Container[Version] = (),
         prereleases: bool = False,
@@ -173,9 +196,11 @@ class Finder:
         pre-release only when no final release in range installs here.
         """
         later: list[tuple[Version, DistFile]] = []
-        for version in self.files(name):
-            if not admits(version):
-                continue
+        if callable(admits):
+            versions: Iterable[Version] = (v for v in self.files(name) if admits(v))
+        else:
+            versions = self.within(name, admits)
+        for version in versions:
             picked = self.pick(name, version, pinned=version in pinned)
             if isinstance(picked, Miss):
                 continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+from collections.abc import Container
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -33,6 +34,7 @@ __all__ = [
     "Req",
     "Resolution",
     "RootCause",
+    "Sdists",
     "package_key",
     "parse_requirement",
 ]
@@ -196,6 +198,8 @@ class Failure:
 
     :param involved: every project the derivation mentions (a requested project that it
         does not mention was not examined: the failure holds whatever it is).
+    :param missing: the version ranges of each project that the proof found nothing usable in
+        (a version skipped for want of a wheel is in one of them if the proof depends on it).
     """
 
     target: Target
@@ -203,6 +207,12 @@ class Failure:
     involved: frozenset[str] = frozenset()
     limit: Limit | None = None
     applied: tuple[Constraint, ...] = ()
+    #: the ranges the proof found no usable version in, by project
+    missing: tuple[tuple[str, Container[Version]], ...] = ()
+    #: which projects it could build from sdists (see :data:`Sdists`)
+    allow_sdists: bool | frozenset[str] = False
 
 
 Outcome = Resolution | Failure
+#: which projects a resolution may build from sdists: none (False), all (True), or these
+Sdists = bool | frozenset[str]

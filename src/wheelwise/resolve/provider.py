@@ -25,6 +25,7 @@ from typing import Any
 
 from nab_resolver.resolver import BaseProvider
 from nab_resolver.types import Incompatibility, IncompatibilityCause, RangeProtocol, Term
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -32,7 +33,7 @@ from ..index.simple import DistFile
 from ..knowledge import Constraint
 from ..target import Target
 from .dependencies import Dependencies
-from .finder import Finder
+from .finder import Finder, Miss
 from .model import INVALID, PYTHON, Candidate, Req
 from .prefetch import READ_AHEAD_MAX, Prefetcher
 from .ranges import Versions, to_range
@@ -48,6 +49,16 @@ def split_key(key: str) -> tuple[str, frozenset[str]]:
     return name, frozenset(rest.rstrip("]").split(",")) if rest else frozenset()
 
 
+def _ranges(found: Dependencies) -> dict[str, Range]:
+    """Dependencies as the resolver takes them: one range per package (requirements on one
+    package intersected)."""
+    ranges: dict[str, Range] = {}
+    for dep in found.requires:
+        r = to_range(dep.specifier)
+        ranges[dep.key] = ranges[dep.key] & r if dep.key in ranges else r
+    return ranges
+
+
 class Provider(BaseProvider[str, Version]):
     """Answers the resolver for one resolution on one target (not shared between resolutions)."""
 
@@ -58,8 +69,11 @@ class Provider(BaseProvider[str, Version]):
         dependencies: Callable[[Candidate], Dependencies],
         prefetcher: Prefetcher,
         rules: tuple[Constraint, ...] = (),
+        peek: Callable[[Candidate], Dependencies | None] | None = None,
     ) -> None:
         self.target = target
+        #: dependencies already read, without reading (for widening); None: no widening
+        self.peek = peek
         self.finder = finder
         self.dependencies = dependencies
         self.prefetcher = prefetcher
@@ -79,6 +93,7 @@ class Provider(BaseProvider[str, Version]):
         self._emitted: set[tuple[str, str, Version]] = set()
         self._pending: list[Incompatibility[str, Version]] = []
         self._asked: dict[str, int] = {}
+        self._has: dict[tuple[str, Range], bool] = {}
         self.unknown: set[str] = set()
         self.missing_extras: dict[str, tuple[str, ...]] = {}
         self.problems: dict[tuple[str, Version], str] = {}
@@ -101,8 +116,7 @@ class Provider(BaseProvider[str, Version]):
     def _usable(self, package: str, version_range: Range) -> Iterator[tuple[Version, DistFile]]:
         name, _extras = split_key(package)
         return self.finder.choose(
-            name, version_range.__contains__,
-            pinned=self.pinned.get(name, ()), prereleases=name in self.prereleases,
+            name, version_range, pinned=self.pinned.get(name, ()), prereleases=name in self.prereleases,
         )
 
     def choose_version(self, package: str, version_range: Range) -> Version | None:
@@ -133,7 +147,11 @@ class Provider(BaseProvider[str, Version]):
             return self._python in version_range
         if package.startswith(INVALID):
             return False
-        return next(self._usable(package, version_range), None) is not None
+        key = (package, version_range)
+        found = self._has.get(key)
+        if found is None:
+            found = self._has[key] = next(self._usable(package, version_range), None) is not None
+        return found
 
     def _rule_clauses(self, package: str, version: Version) -> None:
         for rule in self.rules:
@@ -171,23 +189,52 @@ class Provider(BaseProvider[str, Version]):
         if found.problem:
             self.problems[(package, version)] = found.problem
         edges = self.edges.setdefault((package, version), {})
-        ranges: dict[str, Range] = {}
         for dep in found.requires:
             self.note(dep)
-            r = to_range(dep.specifier)
             key = dep.key
-            if key in ranges:
-                ranges[key] = ranges[key] & r
-                edges[key] = Req(dep.name, dep.extras, edges[key].specifier & dep.specifier, dep.kind,
-                                 f"{edges[key].text},{dep.specifier}" if str(dep.specifier) else edges[key].text)
+            if key in edges:
+                joined = f"{edges[key].text},{dep.specifier}" if str(dep.specifier) else edges[key].text
+                edges[key] = Req(dep.name, dep.extras, edges[key].specifier & dep.specifier, dep.kind, joined)
             else:
-                ranges[key] = r
                 edges[key] = dep
         self.prefetcher.pages([d.name for d in found.requires if not d.name.startswith("<")])
-        return ranges
+        return _ranges(found)
 
     def widen_decision(self, package: str, version: Version) -> Range | None:
-        return None
+        """The run of neighbouring versions whose dependencies (already read) are the same, so
+        that one clause stands for all of them rather than one hole per version.
+
+        Bounded by the nearest versions that differ (or are unread), exclusive: any version
+        between those two that the index lists was compared, so every version the widened
+        range holds that could be chosen has exactly these dependencies.
+        """
+        candidate = self.candidates.get((package, version))
+        if candidate is None or self.peek is None:
+            return None
+        here = _ranges(self.dependencies(candidate))
+        name, extras = split_key(package)
+        versions = list(self.finder.files(name))
+        at = versions.index(version)
+        newer = at
+        while newer > 0 and self._same(name, extras, versions[newer - 1], here):
+            newer -= 1
+        older = at
+        while older + 1 < len(versions) and self._same(name, extras, versions[older + 1], here):
+            older += 1
+        if newer == older:
+            return None
+        above = f"<{versions[newer - 1]}" if newer > 0 else ""
+        below = f">{versions[older + 1]}" if older + 1 < len(versions) else ""
+        widened = to_range(SpecifierSet(",".join(b for b in (below, above) if b)))
+        return widened if version in widened else None
+
+    def _same(self, name: str, extras: frozenset[str], version: Version, deps: dict[str, Range]) -> bool:
+        assert self.peek is not None
+        picked = self.finder.pick(name, version, pinned=version in self.pinned.get(name, ()))
+        if isinstance(picked, Miss):
+            return True  # never chosen here: harmless inside the range
+        known = self.peek(Candidate(name, version, extras, picked))
+        return known is not None and not known.unknown and not known.problem and _ranges(known) == deps
 
     # -- order -----------------------------------------------------------
 
