@@ -95,8 +95,13 @@ class _Target:
         return found
 
     def peek(self, candidate: Candidate) -> Dependencies | None:
-        """The dependencies if read already (nothing is fetched)."""
-        return self._deps.get((candidate.key, candidate.version, candidate.file.url if candidate.file else ""))
+        """The dependencies if their metadata is here already (read, or in the cache): nothing is
+        fetched."""
+        key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
+        found = self._deps.get(key)
+        if found is None and candidate.file is not None and self.index.local_metadata(candidate.file) is not None:
+            found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
+        return found
 
 
 class _PerTarget:
