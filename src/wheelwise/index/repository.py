@@ -319,6 +319,12 @@ class PackageIndex:
         """Core metadata of *file*: from the cache, else the cheapest fetch."""
         return self._once(f"meta:{file.url}", lambda: self._metadata(file))
 
+    def page_ready(self, name: str) -> bool:
+        """Whether project *name*'s page has arrived (reading it now would not wait)."""
+        with self._lock:
+            flight = self._flights.get(f"page:{canonicalize_name(name)}")
+        return flight is not None and flight.future.done()
+
     def local_metadata(self, file: DistFile) -> FetchedMetadata | None:
         """*file*'s metadata if this process or the cache has it already (nothing is fetched)."""
         with self._lock:

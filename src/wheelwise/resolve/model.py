@@ -91,7 +91,11 @@ class Req:
 
     @property
     def key(self) -> str:
-        return package_key(self.name, self.extras)
+        found: str | None = self.__dict__.get("_key")
+        if found is None:
+            found = package_key(self.name, self.extras)
+            object.__setattr__(self, "_key", found)
+        return found
 
     def __str__(self) -> str:
         return self.text

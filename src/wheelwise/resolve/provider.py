@@ -38,7 +38,10 @@ from .model import INVALID, PYTHON, Candidate, Req
 from .prefetch import READ_AHEAD_MAX, Prefetcher
 from .ranges import Versions, to_range
 
-__all__ = ["Provider", "split_key", "to_range"]
+__all__ = ["WIDEN_MAX", "Provider", "split_key", "to_range"]
+
+#: neighbouring versions compared on each side when widening a decision
+WIDEN_MAX = 32
 
 Range = RangeProtocol[Version]
 
@@ -94,6 +97,8 @@ class Provider(BaseProvider[str, Version]):
         self._pending: list[Incompatibility[str, Version]] = []
         self._asked: dict[str, int] = {}
         self._has: dict[tuple[str, Range], bool] = {}
+        self._widened: dict[tuple[str, Version], Range | None] = {}
+        self._range_memo: dict[int, tuple[Dependencies, dict[str, Range]]] = {}
         self.unknown: set[str] = set()
         self.missing_extras: dict[str, tuple[str, ...]] = {}
         self.problems: dict[tuple[str, Version], str] = {}
@@ -198,7 +203,7 @@ class Provider(BaseProvider[str, Version]):
             else:
                 edges[key] = dep
         self.prefetcher.pages([d.name for d in found.requires if not d.name.startswith("<")])
-        return _ranges(found)
+        return self._ranges(found)
 
     def widen_decision(self, package: str, version: Version) -> Range | None:
         """The run of neighbouring versions whose dependencies (already read) are the same, so
@@ -208,25 +213,36 @@ class Provider(BaseProvider[str, Version]):
         between those two that the index lists was compared, so every version the widened
         range holds that could be chosen has exactly these dependencies.
         """
-        candidate = self.candidates.get((package, version))
+        key = (package, version)
+        if key in self._widened:
+            return self._widened[key]
+        candidate = self.candidates.get(key)
         if candidate is None or self.peek is None:
             return None
-        here = _ranges(self.dependencies(candidate))
+        here = self._ranges(self.dependencies(candidate))
         name, extras = split_key(package)
         versions = list(self.finder.files(name))
         at = versions.index(version)
         newer = at
-        while newer > 0 and self._same(name, extras, versions[newer - 1], here):
+        while newer > max(0, at - WIDEN_MAX) and self._same(name, extras, versions[newer - 1], here):
             newer -= 1
         older = at
-        while older + 1 < len(versions) and self._same(name, extras, versions[older + 1], here):
+        while older + 1 < min(len(versions), at + WIDEN_MAX) and self._same(name, extras, versions[older + 1], here):
             older += 1
-        if newer == older:
-            return None
-        above = f"<{versions[newer - 1]}" if newer > 0 else ""
-        below = f">{versions[older + 1]}" if older + 1 < len(versions) else ""
-        widened = to_range(SpecifierSet(",".join(b for b in (below, above) if b)))
-        return widened if version in widened else None
+        widened: Range | None = None
+        if newer != older:
+            above = f"<{versions[newer - 1]}" if newer > 0 else ""
+            below = f">{versions[older + 1]}" if older + 1 < len(versions) else ""
+            widened = to_range(SpecifierSet(",".join(b for b in (below, above) if b)))
+            widened = widened if version in widened else None
+        self._widened[key] = widened
+        return widened
+
+    def _ranges(self, found: Dependencies) -> dict[str, Range]:
+        memo = self._range_memo.get(id(found))
+        if memo is None:
+            memo = self._range_memo[id(found)] = (found, _ranges(found))  # keeps *found* alive
+        return memo[1]
 
     def _same(self, name: str, extras: frozenset[str], version: Version, deps: dict[str, Range]) -> bool:
         assert self.peek is not None
@@ -234,7 +250,7 @@ class Provider(BaseProvider[str, Version]):
         if isinstance(picked, Miss):
             return True  # never chosen here: harmless inside the range
         known = self.peek(Candidate(name, version, extras, picked))
-        return known is not None and not known.unknown and not known.problem and _ranges(known) == deps
+        return known is not None and not known.unknown and not known.problem and self._ranges(known) == deps
 
     # -- order -----------------------------------------------------------
 
@@ -257,3 +273,8 @@ class Provider(BaseProvider[str, Version]):
             return (1,)
         trigger = len(known or ()) if name in self._triggers else 1 << 30
         return (2, -conflict_counts.get(package, 0), trigger)
+
+    def is_ready(self, package: str) -> bool:
+        """Ready when its page is here: deciding it then waits for no page, and whether it has a
+        usable version at all is known (see :meth:`prioritize`)."""
+        return package.startswith("<") or self.finder.files.known(split_key(package)[0]) is not None
