@@ -103,7 +103,7 @@ def main() -> int:
             uv_warm, _ = uv_loop(reqs, cells, uv_cache, index)
             one_ww, _ = wheelwise(reqs, one, Path(tmp, "ww1"), index)
             one_uv, _ = uv_loop(reqs, one, Path(tmp, "uv1"), index)
-        for key, value in zip(rows, (cold, warm, uv_cold, uv_warm, one_ww, one_uv)):
+        for key, value in zip(rows, (cold, warm, uv_cold, uv_warm, one_ww, one_uv), strict=True):
             rows[key].append(value)
         print(f"run {run + 1}: wheelwise cold {cold:.2f} s, warm {warm:.2f} s; uv loop cold {uv_cold:.2f} s, "
               f"warm {uv_warm:.2f} s; one cell wheelwise {one_ww:.2f} s, uv {one_uv:.2f} s", flush=True)

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from packaging.tags import compatible_tags, cpython_tags, mac_platforms
-from packaging.utils import canonicalize_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 

@@ -60,7 +60,7 @@ def generated(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Levels of many versions, each depending on a range of the next, down to one leaf."""
     levels, count = spec["levels"], spec["versions"]
     dists = []
-    for level, below in zip(levels, [*levels[1:], spec["leaf"]]):
+    for level, below in zip(levels, [*levels[1:], spec["leaf"]], strict=True):
         for i in range(1, count + 1):
             requires = [f"{below}<={i}.0"] if below != spec["leaf"] else [below]
             dists.append({"name": level, "version": f"{i}.0", "requires": requires})

@@ -236,9 +236,9 @@ class TestFaults:
         index_server.fault("/simple/demo/", "status", 401)
         secret_url = index_server.url.replace("http://", "http://alice:s3cret@")
         fetcher = Fetcher(timeout=5, retries=0)
-        with PackageIndex(IndexSettings(index_url=secret_url), fetcher=fetcher) as index:
-            with pytest.raises(IndexFetchError) as info:
-                index.project("demo")
+        with PackageIndex(IndexSettings(index_url=secret_url), fetcher=fetcher) as index, \
+                pytest.raises(IndexFetchError) as info:
+            index.project("demo")
         shown = f"{info.value.message} {info.value.url} {info.value.hint}"
         assert "s3cret" not in shown and "alice:****@" in shown
 

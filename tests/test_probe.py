@@ -50,7 +50,7 @@ def test_probe_on_this_interpreter() -> None:
     facts = collect(sys.executable)
     assert facts["interpreter"]["version"] == platform.python_version()
     assert facts["interpreter"]["executable"] == sys.executable
-    assert facts["markers"]["python_version"] == "%d.%d" % sys.version_info[:2]
+    assert facts["markers"]["python_version"] == "{}.{}".format(*sys.version_info[:2])
     names = {d["name"].lower() for d in facts["distributions"]}
     assert {"pytest", "packaging", "wheelwise"} <= names
     machine = platform.machine().lower()

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             kept_files[name].extend(files)
             print(f"  {name}: +{len(versions)} versions, {len(files)} files", file=sys.stderr)
             extras = {e for r in specs[name] for e in r.extras}
-            for f, got in zip(files, index.map(index.metadata, files)):
+            for f, got in zip(files, index.map(index.metadata, files), strict=True):
                 raw = got.raw  # type: ignore[attr-defined]
                 metadata[f.filename] = trim_metadata(raw)
                 if not f.is_wheel:
@@ -162,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                     except InvalidRequirement:
                         print(f"  {f.filename}: skipped invalid requirement {dep!r}", file=sys.stderr)
                         continue
-                    if req.marker and "extra" in str(req.marker):
-                        if not any(req.marker.evaluate({"extra": e}) for e in extras):
-                            continue
+                    if req.marker and "extra" in str(req.marker) and not any(
+                        req.marker.evaluate({"extra": e}) for e in extras
+                    ):
+                        continue
                     dep_name = canonicalize_name(req.name)
                     if str(req) not in {str(s) for s in specs[dep_name]}:
                         specs[dep_name].append(req)

@@ -19,7 +19,6 @@ import enum
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Union
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -109,7 +108,7 @@ class Incompatible:
     needs: tuple[int, int] | None = None
 
 
-Verdict = Union[Compatible, Incompatible]
+Verdict = Compatible | Incompatible
 
 
 # -- platform tags -------------------------------------------------------------------------------

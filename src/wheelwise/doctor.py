@@ -492,7 +492,7 @@ def _broken_requirements(facts: HostFacts, knowledge: Knowledge) -> Iterator[Fin
     markers = {str(k): str(v) for k, v in (facts.data.get("markers") or {}).items()}
     problems: list[str] = []
     fixes: list[str] = []
-    for name, (display, version, requires) in sorted(facts.installed.items()):
+    for _name, (display, version, requires) in sorted(facts.installed.items()):
         for text in requires:
             try:
                 req = Requirement(text)

@@ -15,7 +15,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import (
@@ -45,7 +45,7 @@ JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
 #: ``True`` when metadata is served without a hash, a hash mapping, or False.
-CoreMetadata = Union[bool, Mapping[str, str]]
+CoreMetadata = bool | Mapping[str, str]
 
 
 class SimpleParseError(ValueError):

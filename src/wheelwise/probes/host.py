@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import sysconfig
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple  # noqa: F401 - Set in a type comment
 
 SCHEMA = "wheelwise.facts/1"
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib")

@@ -19,8 +19,8 @@ from nab_resolver.types import Incompatibility, IncompatibilityCause, Term
 from packaging.version import Version
 
 from ..compat import Reason
-from .model import INVALID, PYTHON, Req, RootCause
 from .finder import Miss, admitted_by
+from .model import INVALID, PYTHON, Req, RootCause
 from .provider import Provider, split_key
 
 __all__ = ["root_causes"]

@@ -19,10 +19,9 @@ import functools
 import threading
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
+from nab_resolver.types import RangeProtocol
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-
-from nab_resolver.types import RangeProtocol
 
 from ..compat import Compatible, Reason, requires_python_ok, wheel_verdict
 from ..errors import WheelwiseError
