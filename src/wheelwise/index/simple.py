@@ -13,6 +13,8 @@ import html
 import html.parser
 import json
 import re
+import sys
+import types
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,7 +54,10 @@ class SimpleParseError(ValueError):
     """A page is not a simple-API page this module can read."""
 
 
-@dataclasses.dataclass(frozen=True)
+_NO_HASHES: Mapping[str, str] = types.MappingProxyType({})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class DistFile:
     """One file of a project, as the index lists it.
 
@@ -64,12 +69,17 @@ class DistFile:
 
     filename: str
     url: str
-    hashes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    hashes: Mapping[str, str] = dataclasses.field(default_factory=lambda: _NO_HASHES)
     requires_python: str | None = None
     yanked: str | None = None
     core_metadata: CoreMetadata = False
     size: int | None = None
-    upload_time: str | None = None
+
+    def __post_init__(self) -> None:
+        # A big page lists tens of thousands of files (slots, and one copy of each
+        # Requires-Python text, keep a check's memory down): the same few texts repeat.
+        if self.requires_python is not None:
+            object.__setattr__(self, "requires_python", sys.intern(self.requires_python))
 
     @property
     def is_wheel(self) -> bool:
@@ -105,13 +115,14 @@ class DistFile:
             data["core_metadata"] = dict(self.core_metadata) if isinstance(self.core_metadata, Mapping) else True
         if self.size is not None:
             data["size"] = self.size
-        if self.upload_time is not None:
-            data["upload_time"] = self.upload_time
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DistFile:
-        return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(DistFile))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -388,7 +399,6 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
                 yanked=_json_yanked(raw.get("yanked", False)),
                 core_metadata=_json_metadata(metadata),
                 size=size if isinstance(size, int) else None,
-                upload_time=raw.get("upload-time"),
             )
         )
     return files

@@ -1,0 +1,143 @@
+"""resolve/: the PubGrub seam on its own — ranges, widening, the sdist ladder, the round limit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers.indexserver import IndexServer
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+from test_check_scenarios import serve
+
+from wheelwise.check import check
+from wheelwise.cli import main
+from wheelwise.index import Fetcher, IndexSettings, PackageIndex
+from wheelwise.requirements import parse_requirement_line
+from wheelwise.resolve import Failure, Req, Resolution, Shared, parse_requirement, resolve
+from wheelwise.resolve.provider import Provider
+from wheelwise.resolve.ranges import Versions, to_range
+from wheelwise.target import parse_target
+
+LINUX = parse_target("linux-x86_64", (3, 12))
+
+
+def _index(server: IndexServer) -> PackageIndex:
+    return PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0))
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [(">=1,<2", ">=1.5"), ("<1", ">=2"), ("==1.5", ">=1,<2"), (">=1", "<3,!=2.0"), ("", "==1.*")],
+)
+def test_relation_agrees_with_subset_and_disjoint(left: str, right: str) -> None:
+    a, b = to_range(SpecifierSet(left)), to_range(SpecifierSet(right))
+    relation = a.relation(b)
+    assert (relation.is_subset, relation.is_disjoint) == (a.is_subset(b), a.is_disjoint(b))
+
+
+def test_ranges_are_sets_of_versions_pre_releases_included() -> None:
+    # which pre-releases pip takes is the finder's business: the range holds them all
+    assert Version("2.0rc1") in to_range(SpecifierSet(">=1"))
+    assert Version("2.0rc1") not in to_range(SpecifierSet("<2"))  # PEP 440: <2 excludes 2's pre-releases
+    assert Version("2.0") in to_range(SpecifierSet("==2"))
+    assert Versions.full().is_superset(to_range(SpecifierSet(">=1")))
+    assert (to_range(SpecifierSet(">=1")) & to_range(SpecifierSet("<1"))).is_empty
+
+
+def test_widening_covers_a_run_of_versions_with_the_same_dependencies() -> None:
+    """Ten versions; 6.0 differs: a decision on 9.0 stands for 7.0-10.0 and nothing past 6.0."""
+    dists = [{"name": "lib", "version": f"{v}.0", "requires": ["dep>=1"] if v != 6 else ["dep>=2"]} for v in range(1, 11)]
+    dists.append({"name": "dep", "version": "2.0"})
+    with IndexServer() as server:
+        serve(server, dists)
+        with _index(server) as index:
+            per = Shared(index).per(LINUX, False)
+            provider = Provider(LINUX, per.finder, per.dependencies, per.prefetcher, (), per.peek)
+            for version in per.finder.files("lib"):  # every version's metadata read once
+                per.dependencies(next(c for c in [_candidate(per, "lib", version)]))
+            assert provider.choose_version("lib", to_range(SpecifierSet("<10"))) == Version("9.0")
+            provider.get_dependencies("lib", Version("9.0"))
+            widened = provider.widen_decision("lib", Version("9.0"))
+            assert widened is not None
+            inside = [v for v in per.finder.files("lib") if v in widened]
+            assert inside == [Version(f"{v}.0") for v in (10, 9, 8, 7)]
+
+
+def _candidate(per: object, name: str, version: Version) -> object:
+    from wheelwise.resolve import Candidate
+
+    finder = per.finder  # type: ignore[attr-defined]
+    return Candidate(name, version, frozenset(), finder.pick(name, version))
+
+
+def test_sdists_are_allowed_only_for_what_the_proof_needs() -> None:
+    """The wheels-only failure rests on 'native' (an sdist only); the retry allows that sdist
+    alone: 'other' keeps its wheel, the newer sdist-only 'other' is noted, never downloaded."""
+    dists = [
+        {"name": "app", "version": "1.0", "requires": ["native", "other"]},
+        {"name": "native", "version": "1.0", "sdist": True},
+        {"name": "other", "version": "2.0", "sdist": True},
+        {"name": "other", "version": "1.0"},
+    ]
+    with IndexServer() as server:
+        serve(server, dists)
+        with _index(server) as index:
+            report = check(index, [LINUX], [parse_requirement_line("app")])
+        cell = report.cells[0]
+        assert cell.verdict == "build"
+        assert {n: str(c.version) for n, c in cell.pins.items()} == {"app": "1.0", "native": "1.0", "other": "1.0"}
+        assert [b.name for b in cell.build] == ["native"]
+        assert cell.newer_sdists == [("other", "2.0")]
+        assert not server.requests(r"other-2\.0\.tar\.gz$")
+
+
+def test_a_proof_that_needs_no_sdist_is_not_retried_with_sdists() -> None:
+    dists = [
+        {"name": "app", "version": "1.0", "requires": ["maconly"]},
+        {"name": "maconly", "version": "1.0", "tag": "cp312-cp312-macosx_11_0_arm64"},
+        {"name": "unrelated", "version": "1.0", "sdist": True},
+    ]
+    with IndexServer() as server:
+        serve(server, dists)
+        with _index(server) as index:
+            shared = Shared(index)
+            roots = [Req.from_requirement(parse_requirement("app"), "root")]
+            outcome = resolve(shared, LINUX, roots)
+            assert isinstance(outcome, Failure)
+            assert shared.sdists_needed(LINUX, outcome) == frozenset()
+            assert [(c.project, c.reason.slug) for c in outcome.causes] == [("maconly", "platform")]
+
+
+def test_the_round_limit_is_unknown_with_a_reason_and_the_way_out(index_server: IndexServer) -> None:
+    serve(index_server, [{"name": "a", "version": f"{v}.0", "requires": [f"b=={v}.0"]} for v in range(1, 9)]
+          + [{"name": "b", "version": f"{v}.0", "requires": ["c"]} for v in range(1, 9)]
+          + [{"name": "c", "version": "1.0", "tag": "cp312-cp312-win_amd64"}])
+    with _index(index_server) as index:
+        outcome = resolve(Shared(index), LINUX, [Req.from_requirement(parse_requirement("a"), "root")], max_rounds=3)
+    assert isinstance(outcome, Failure) and outcome.limit is not None and outcome.limit.rounds == 3
+    code = main(["check", "a", "-t", "linux-x86_64", "-p", "3.12", "--max-rounds", "3", "--json",
+                 "--index-url", index_server.url])
+    assert code == 1
+
+
+def test_the_round_limit_on_the_command_line(index_server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    serve(index_server, [{"name": "a", "version": f"{v}.0", "requires": ["c"]} for v in range(1, 9)]
+          + [{"name": "c", "version": "1.0", "tag": "cp312-cp312-win_amd64"}])
+    argv = ["check", "a", "-t", "linux-x86_64", "-p", "3.12", "--no-nearest", "--index-url", index_server.url]
+    assert main([*argv, "--max-rounds", "2", "--json"]) == 1
+    cell = json.loads(capsys.readouterr().out)["cells"][0]
+    assert cell["verdict"] == "unknown"
+    assert cell["blockers"][0]["reason"] == "limit" and "--max-rounds" in cell["blockers"][0]["detail"]
+    # with room, the same question has a definite answer
+    assert main([*argv, "--json"]) == 1
+    cell = json.loads(capsys.readouterr().out)["cells"][0]
+    assert cell["verdict"] == "blocked" and cell["blockers"][0]["project"] == "c"
+    with pytest.raises(SystemExit) as bad:  # bad input: a clear message, exit 2
+        main([*argv, "--max-rounds", "0"])
+    assert bad.value.code == 2
+
+
+def test_resolution_is_frozen_data() -> None:
+    assert Resolution.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert Failure.__dataclass_params__.frozen  # type: ignore[attr-defined]
