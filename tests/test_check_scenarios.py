@@ -32,6 +32,7 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
+BINARIES = Path(__file__).parent / "data" / "binaries"
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
 
 
@@ -47,6 +48,8 @@ def serve(server: IndexServer, dists: list[dict[str, Any]]) -> None:
             files = {f"{d['name']}/__init__.py": b""}
             if d.get("native"):
                 files[f"{d['name']}/_speedups.c"] = b"int f(void) { return 1; }\n"
+            for binary in d.get("ships", []):  # real prebuilt binaries from tests/data/binaries
+                files[f"{d['name']}/{binary}"] = (BINARIES / binary).read_bytes()
             content = make_sdist(d["name"], d["version"], files=files, **fields)
             filename = f"{d['name'].replace('-', '_')}-{d['version']}.tar.gz"
             metadata = make_metadata(d["name"], d["version"], metadata_version="2.2", **fields)
@@ -109,6 +112,7 @@ def test_scenario(path: Path) -> None:
     for wanted in expect.get("build", []):
         items = [b for b in cell.build if b.name == wanted["name"]]
         assert items and items[0].native is wanted["native"], shown
+        assert list(items[0].binaries) == wanted.get("binaries", []), shown
     assert cell.not_examined == expect.get("not_examined", []), shown
     assert cell.warnings == expect.get("warnings", []), shown
     if cell.verdict != "build":

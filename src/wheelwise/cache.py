@@ -29,11 +29,11 @@ CREATE TABLE IF NOT EXISTS pages (
     url TEXT PRIMARY KEY, fetched REAL NOT NULL, status INTEGER NOT NULL,
     etag TEXT, last_modified TEXT, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS metadata (
-    key TEXT PRIMARY KEY, raw BLOB NOT NULL, native INTEGER, how TEXT NOT NULL);
+    key TEXT PRIMARY KEY, raw BLOB NOT NULL, native INTEGER, how TEXT NOT NULL, binaries TEXT);
 CREATE TABLE IF NOT EXISTS capabilities (
     origin TEXT PRIMARY KEY, no_range INTEGER NOT NULL);
 """
-_VERSION = 1
+_VERSION = 2  # 2: an sdist's prebuilt binaries
 
 
 def default_cache_dir() -> Path:
@@ -155,18 +155,22 @@ class Cache:
 
     # -- metadata ---------------------------------------------------------
 
-    def get_metadata(self, key: str) -> tuple[bytes, bool | None] | None:
-        rows = self._run("SELECT raw, native FROM metadata WHERE key = ?", (key,))
+    def get_metadata(self, key: str) -> tuple[bytes, bool | None, tuple[str, ...]] | None:
+        """Metadata bytes, whether the sdist has native sources, the binaries it ships."""
+        rows = self._run("SELECT raw, native, binaries FROM metadata WHERE key = ?", (key,))
         if not rows:
             return None
-        raw, native = rows[0]
+        raw, native, binaries = rows[0]
         assert isinstance(raw, bytes)
-        return raw, None if native is None else bool(native)
+        shipped = tuple(str(binaries).split("\n")) if binaries else ()
+        return raw, None if native is None else bool(native), shipped
 
-    def put_metadata(self, key: str, raw: bytes, native: bool | None, how: str) -> None:
+    def put_metadata(
+        self, key: str, raw: bytes, native: bool | None, how: str, binaries: tuple[str, ...] = (),
+    ) -> None:
         self._run(
-            "INSERT OR REPLACE INTO metadata VALUES (?, ?, ?, ?)",
-            (key, raw, None if native is None else int(native), how),
+            "INSERT OR REPLACE INTO metadata VALUES (?, ?, ?, ?, ?)",
+            (key, raw, None if native is None else int(native), how, "\n".join(binaries) or None),
         )
 
     # -- index abilities --------------------------------------------------

@@ -209,7 +209,8 @@ class Checker:
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
         assert candidate.file is not None
         native = self.index.native_sources(candidate.file)
-        return BuildItem(candidate.name, str(candidate.version), candidate.file.filename, native, not unknown)
+        binaries = self.index.sdist_binaries(candidate.file)
+        return BuildItem(candidate.name, str(candidate.version), candidate.file.filename, native, not unknown, binaries)
 
 
 def check(

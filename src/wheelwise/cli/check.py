@@ -237,6 +237,8 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
                 "newest wheel (as pip --prefer-binary does)")
     for item in cell.build:
         kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
+        if item.binaries:
+            kind = f"not pure Python: ships prebuilt binaries for {', '.join(item.binaries)}"
         deps = "" if item.dependencies_known else "; its dependencies are known only after building it"
         printer(f"  builds {escape(item.filename)} ({kind}{deps})")
     cited = " ".join(b.detail for b in cell.blockers)

@@ -25,7 +25,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, BinaryIO
 
 from packaging.metadata import parse_email
@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import HashMismatchError, MetadataError
+from ..probes.host import binary_architectures
 from .client import Fetcher, RangeIgnored
 from .simple import DistFile
 from .urls import is_file_url, redact, url_to_path
@@ -51,6 +52,12 @@ MAX_METADATA_BYTES = 10 << 20
 TAIL_BYTES = 16 << 10
 NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f90", ".cu", ".m", ".mm")
 NATIVE_FILES = ("Cargo.toml", "CMakeLists.txt", "meson.build")
+#: names of members that may be prebuilt binaries (their headers are read to tell)
+BINARY_SUFFIXES = (".so", ".dylib", ".pyd", ".dll", ".exe", ".bundle")
+#: members whose headers are read at most, and the bytes read of each
+MAX_BINARIES_READ = 64
+BINARY_HEADER = 4096
+_BINARY_FORMATS = {"elf": ("Linux", "ELF"), "mach-o": ("macOS", "Mach-O"), "pe": ("Windows", "PE")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +94,8 @@ class FetchedMetadata:
     raw: bytes
     how: str
     native_sources: bool | None = None
+    #: prebuilt binaries an sdist ships, e.g. ``Linux x86_64 (ELF)`` (read from their headers)
+    binaries: tuple[str, ...] = ()
     range_ignored: bool = False
 
     @functools.cached_property
@@ -403,29 +412,58 @@ def _zip64_sizes(extra: bytes, size: int, usize: int, header: int) -> tuple[int,
     return size, header
 
 
-def _native(names: list[str], file: DistFile) -> bool | None:
+def _native(names: list[str], file: DistFile, binaries: tuple[str, ...] = ()) -> bool | None:
     if file.is_wheel:
         return None
-    return any(n.endswith(NATIVE_SUFFIXES) or n.rsplit("/", 1)[-1] in NATIVE_FILES for n in names)
+    return bool(binaries) or any(n.endswith(NATIVE_SUFFIXES) or n.rsplit("/", 1)[-1] in NATIVE_FILES for n in names)
+
+
+def _may_be_binary(name: str) -> bool:
+    leaf = name.rsplit("/", 1)[-1]
+    return leaf.endswith(BINARY_SUFFIXES) or ".so." in leaf
+
+
+def _binaries(headers: Iterable[bytes]) -> tuple[str, ...]:
+    """``Linux x86_64 (ELF)``, ``macOS arm64 (Mach-O)``, ``Windows x86_64 (PE)``: what prebuilt
+    binaries are for, read from their headers (an sdist that ships them is not pure Python)."""
+    found: set[str] = set()
+    for header in headers:
+        parsed = binary_architectures(header)
+        if parsed is None:
+            continue
+        kind, archs = parsed
+        system, label = _BINARY_FORMATS[kind]
+        found.update(f"{system} {arch} ({label})" for arch in archs)
+    return tuple(sorted(found))
 
 
 def _from_archive(fileobj: BinaryIO, file: DistFile, how: str) -> FetchedMetadata:
-    """Metadata from a complete wheel or sdist archive."""
+    """Metadata from a complete wheel or sdist archive (for an sdist, what binaries it ships)."""
+    headers: list[bytes] = []
     try:
         if file.filename.endswith((".whl", ".zip")):
             with zipfile.ZipFile(fileobj) as zf:
                 raw, names = _read_from_zip(zf, file)
+                if not file.is_wheel:
+                    for name in [n for n in names if _may_be_binary(n)][:MAX_BINARIES_READ]:
+                        with zf.open(name) as member:
+                            headers.append(member.read(BINARY_HEADER))
         else:
-            raw, names = _read_from_tar(fileobj, file)
+            raw, names = _read_from_tar(fileobj, file, headers)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise MetadataError(f"{file.filename} cannot be opened: {exc}", url=redact(file.url)) from exc
-    return FetchedMetadata(raw=raw, how=how, native_sources=_native(names, file))
+    binaries = _binaries(headers)
+    return FetchedMetadata(raw=raw, how=how, native_sources=_native(names, file, binaries), binaries=binaries)
 
 
-def _read_from_tar(fileobj: BinaryIO, file: DistFile) -> tuple[bytes, list[str]]:
+def _read_from_tar(fileobj: BinaryIO, file: DistFile, headers: list[bytes]) -> tuple[bytes, list[str]]:
     with tarfile.open(fileobj=fileobj, mode="r:*") as tf:
         members = tf.getmembers()
         names = [m.name for m in members]
+        for m in [m for m in members if m.isfile() and _may_be_binary(m.name)][:MAX_BINARIES_READ]:
+            binary = tf.extractfile(m)
+            if binary is not None:
+                headers.append(binary.read(BINARY_HEADER))
         member = _member_name(names, file.name, "PKG-INFO", dist_info=False)
         if member is None:
             raise MetadataError(f"{file.filename} holds no PKG-INFO", url=redact(file.url))

@@ -334,49 +334,56 @@ class PackageIndex:
         if is_file_url(file.url):
             return None
         hit = self.cache.get_metadata(self.metadata_key(file))
-        return None if hit is None else FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1])
+        return None if hit is None else FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1], binaries=hit[2])
 
     def _metadata(self, file: DistFile) -> FetchedMetadata:
         key = self.metadata_key(file)
         hit = self.cache.get_metadata(key)
         if hit is not None:
             self._count("cache")
-            return FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1])
+            return FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1], binaries=hit[2])
         if self.offline and not is_file_url(file.url):
             raise OfflineMissError([f"the metadata of {file.filename}"])
         file_origin = origin(file.url)
         got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin))
         if got.range_ignored:
             self.cache.set_no_range(file_origin)
-        self.cache.put_metadata(key, got.raw, got.native_sources, got.how)
+        self.cache.put_metadata(key, got.raw, got.native_sources, got.how, got.binaries)
         self._count(got.how)
         if self.progress:
             self.progress("metadata", file.filename)
         return got
 
+    def sdist_binaries(self, file: DistFile, limit: int = SDIST_INSPECT_LIMIT) -> tuple[str, ...]:
+        """The prebuilt binaries an sdist ships (``Linux x86_64 (ELF)`` ...), read from their
+        headers when the sdist is opened (see :meth:`native_sources`); none for a wheel."""
+        return () if file.is_wheel else self._contents(file, limit)[1]
+
     def native_sources(self, file: DistFile, limit: int = SDIST_INSPECT_LIMIT) -> bool | None:
-        """Whether an sdist carries native code (C, C++, Cython, Rust...), by opening it.
+        """Whether an sdist carries native code (C, C++, Cython, Rust... or prebuilt binaries),
+        by opening it.
 
         Known already when its metadata was read from the archive; otherwise
         sdists up to *limit* bytes are downloaded once (never built).  ``None``
         when it cannot be told (too big, offline, unreachable) or for a wheel.
         """
-        if file.is_wheel:
-            return None
-        known = self.metadata(file).native_sources
-        if known is not None:
-            return known
+        return None if file.is_wheel else self._contents(file, limit)[0]
+
+    def _contents(self, file: DistFile, limit: int) -> tuple[bool | None, tuple[str, ...]]:
+        known = self.metadata(file)
+        if known.native_sources is not None:
+            return known.native_sources, known.binaries
         return self._once(f"native:{file.url}", lambda: self._inspect(file, limit))
 
-    def _inspect(self, file: DistFile, limit: int) -> bool | None:
+    def _inspect(self, file: DistFile, limit: int) -> tuple[bool | None, tuple[str, ...]]:
         if self.offline or (file.size is not None and file.size > limit):
-            return None
+            return None, ()
         try:
             got = fetch_metadata(self.fetcher, file, use_658=False, use_range=False, full_limit=limit)
         except WheelwiseError:
-            return None
-        self.cache.put_metadata(self.metadata_key(file), got.raw, got.native_sources, got.how)
-        return got.native_sources
+            return None, ()
+        self.cache.put_metadata(self.metadata_key(file), got.raw, got.native_sources, got.how, got.binaries)
+        return got.native_sources, got.binaries
 
     def _count(self, how: str) -> None:
         with self._lock:
