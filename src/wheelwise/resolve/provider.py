@@ -95,7 +95,8 @@ class Provider(BaseProvider[str, Version]):
         self.rule_clauses: dict[int, Constraint] = {}
         self._emitted: set[tuple[str, str, Version]] = set()
         self._pending: list[Incompatibility[str, Version]] = []
-        self._asked: dict[str, int] = {}
+        self._taken: dict[str, Version] = {}
+        self._refused: dict[str, int] = {}
         self._has: dict[tuple[str, Range], bool] = {}
         self._widened: dict[tuple[str, Version], Range | None] = {}
         self._range_memo: dict[int, tuple[Dependencies, dict[str, Range]]] = {}
@@ -137,10 +138,13 @@ class Provider(BaseProvider[str, Version]):
         name, extras = split_key(package)
         candidate = Candidate(name, version, extras, file)
         self.candidates[(package, version)] = candidate
-        asked = self._asked[package] = self._asked.get(package, 0) + 1
-        if asked > 1:
-            # asked again: the resolver is backtracking on it; the next ones will be wanted soon
-            ahead = [Candidate(name, v, extras, f) for v, f in itertools.islice(usable, min(READ_AHEAD_MAX, 3 * asked))]
+        before = self._taken.get(package)
+        self._taken[package] = version
+        if before is not None and version < before:
+            # an older version than last time: the resolver refused that one, and will likely
+            # want the next ones soon (more the longer it goes on)
+            refused = self._refused[package] = self._refused.get(package, 0) + 1
+            ahead = [Candidate(name, v, extras, f) for v, f in itertools.islice(usable, min(READ_AHEAD_MAX, 3 * refused))]
             self.prefetcher.versions(name, ahead)
         self.prefetcher.chosen(candidate)
         if not extras:
