@@ -178,9 +178,9 @@ class Checker:
                 break
             allowed |= needed
             sdists: Sdists = True if attempt == SDIST_ROUNDS - 1 else allowed
-            retried = self.resolve(target, roots, sdists=sdists, rounds=rounds)
-            if isinstance(retried, Resolution) or retried.limit is None or outcome.limit is not None:
-                outcome = retried
+            # a retry that reaches the limit leaves the question open: "unknown", not the
+            # wheels-only "blocked" (with those sdists it might well install)
+            outcome = self.resolve(target, roots, sdists=sdists, rounds=rounds)
             if sdists is True:
                 break
         if isinstance(outcome, Resolution):

@@ -30,8 +30,6 @@ NEAREST_PYTHONS = tuple((3, m) for m in range(8, SUPPORTED_PYTHONS[-1][1] + 1))
 #: cells resolved at most while looking, and how many are reported
 MAX_NEAREST = 8
 NEAREST_SHOWN = 3
-#: rounds a nearby cell may take: a long search there is not "near"
-NEAREST_ROUNDS = 5000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +81,7 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
             if attempts >= MAX_NEAREST:
                 break
             attempts += 1
-            verdict = checker.verdict(option, rounds=NEAREST_ROUNDS)[0]
+            verdict = checker.verdict(option)[0]
             checker.verdicts[option] = verdict
         if verdict in ("ok", "build"):
             rosetta = cell.target.os == option.os == "macos" and cell.target.arch == "arm64" and option.arch == "x86_64"

@@ -110,7 +110,6 @@ class _PerTarget:
     def __init__(self, files: Files, shared: _Target, allow_sdists: Sdists) -> None:
         self.finder = Finder(files, shared.target, allow_sdists=allow_sdists)
         self.dependencies = shared.dependencies
-        self.peek = shared.peek
         self.prefetcher = shared.prefetcher
 
 
@@ -185,7 +184,7 @@ def resolve(
 ) -> Outcome:
     """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
     per = shared.per(target, allow_sdists)
-    provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules), per.peek)
+    provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules))
     roots: dict[str, Req] = {}
     requirements = []
     for req in requested:

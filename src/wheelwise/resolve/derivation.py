@@ -139,7 +139,7 @@ def _cause(provider: Provider, graph: _Graph, leaf: Clause) -> RootCause | None:
         rule = provider.rule_clauses[id(leaf)]
         trigger, other = leaf.terms
         return RootCause(
-            str(other.package), Reason.FORBIDDEN, f"{trigger.package} {_versions(trigger)}",
+            str(other.package), Reason.FORBIDDEN, _label(provider, trigger),
             _chain_steps(graph, str(trigger.package)), graph.root_versions(str(trigger.package)), rule=rule,
         )
     if leaf.cause is IncompatibilityCause.CONSTRAINT:
@@ -151,9 +151,10 @@ def _cause(provider: Provider, graph: _Graph, leaf: Clause) -> RootCause | None:
     return None
 
 
-def _versions(term: Term[Any, Version]) -> str:
-    text = str(term.constraint)
-    return text[1:-1].split(",")[0] if text.startswith("[") and "," not in text.rstrip("]") else text
+def _label(provider: Provider, term: Term[Any, Version]) -> str:
+    """``core 3.0`` for the version the resolver took (else the term's range)."""
+    taken = [v for (p, v) in provider.candidates if p == term.package and v in term.constraint]
+    return f"{term.package} {max(taken)}" if taken else f"{term.package}{term.constraint}"
 
 
 def _missing(provider: Provider, graph: _Graph, term: Term[Any, Version], *, constrained: bool = False) -> RootCause | None:

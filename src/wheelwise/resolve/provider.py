@@ -40,8 +40,9 @@ from .ranges import Versions, to_range
 
 __all__ = ["WIDEN_MAX", "Provider", "split_key", "to_range"]
 
-#: neighbouring versions compared on each side when widening a decision
-WIDEN_MAX = 32
+#: neighbouring versions compared on each side when widening a decision, and read at once
+WIDEN_MAX = 16
+WIDEN_BATCH = 16
 
 Range = RangeProtocol[Version]
 
@@ -72,11 +73,8 @@ class Provider(BaseProvider[str, Version]):
         dependencies: Callable[[Candidate], Dependencies],
         prefetcher: Prefetcher,
         rules: tuple[Constraint, ...] = (),
-        peek: Callable[[Candidate], Dependencies | None] | None = None,
     ) -> None:
         self.target = target
-        #: dependencies already read, without reading (for widening); None: no widening
-        self.peek = peek
         self.finder = finder
         self.dependencies = dependencies
         self.prefetcher = prefetcher
@@ -197,6 +195,8 @@ class Provider(BaseProvider[str, Version]):
             self.missing_extras[package] = found.missing_extra
         if found.problem:
             self.problems[(package, version)] = found.problem
+        if (package, version) in self.edges:  # asked again after a backjump: recorded already
+            return self._ranges(found)
         edges = self.edges.setdefault((package, version), {})
         for dep in found.requires:
             self.note(dep)
@@ -210,51 +210,59 @@ class Provider(BaseProvider[str, Version]):
         return self._ranges(found)
 
     def widen_decision(self, package: str, version: Version) -> Range | None:
-        """The run of neighbouring versions whose dependencies (already read) are the same, so
-        that one clause stands for all of them rather than one hole per version.
+        """The run of neighbouring versions whose dependencies are the same, so that one clause
+        stands for all of them rather than one hole per version.
 
-        Bounded by the nearest versions that differ (or are unread), exclusive: any version
-        between those two that the index lists was compared, so every version the widened
-        range holds that could be chosen has exactly these dependencies.
+        Only for a project the resolver has refused a version of (it is going down its versions).
+        Bounded by the nearest versions that differ, exclusive: every version between those two
+        that the index lists was compared, so every version the widened range holds that could
+        be chosen has exactly these dependencies.  Neighbours' metadata is read a few at a time
+        ahead of the walk; the answer depends only on the index, never on what arrived first.
         """
         key = (package, version)
         if key in self._widened:
             return self._widened[key]
         candidate = self.candidates.get(key)
-        if candidate is None or self.peek is None:
+        if candidate is None or package not in self._refused:
+            # only where the resolver goes down a project's versions one by one: elsewhere a
+            # decision stands alone, and reading its neighbours would cost more than it saves
             return None
         here = self._ranges(self.dependencies(candidate))
         name, extras = split_key(package)
         versions = list(self.finder.files(name))
         at = versions.index(version)
-        newer = at
-        while newer > max(0, at - WIDEN_MAX) and self._same(name, extras, versions[newer - 1], here):
-            newer -= 1
-        older = at
-        while older + 1 < min(len(versions), at + WIDEN_MAX) and self._same(name, extras, versions[older + 1], here):
-            older += 1
+        newer = self._walk(name, extras, here, versions[max(0, at - WIDEN_MAX):at][::-1])
+        older = self._walk(name, extras, here, versions[at + 1:at + 1 + WIDEN_MAX])
         widened: Range | None = None
-        if newer != older:
-            above = f"<{versions[newer - 1]}" if newer > 0 else ""
-            below = f">{versions[older + 1]}" if older + 1 < len(versions) else ""
+        if newer or older:
+            first, last = at - newer, at + older  # the run, newest to oldest
+            above = f"<{versions[first - 1]}" if first > 0 else ""
+            below = f">{versions[last + 1]}" if last + 1 < len(versions) else ""
             widened = to_range(SpecifierSet(",".join(b for b in (below, above) if b)))
             widened = widened if version in widened else None
         self._widened[key] = widened
         return widened
+
+    def _walk(self, name: str, extras: frozenset[str], deps: dict[str, Range], versions: list[Version]) -> int:
+        """How many of *versions* (nearest first) have *deps* too, before the first that differs."""
+        pinned = self.pinned.get(name, ())
+        files = [self.finder.pick(name, v, pinned=v in pinned) for v in versions]
+        for i, (version, picked) in enumerate(zip(versions, files, strict=True)):
+            if i % WIDEN_BATCH == 0:  # read the next few in parallel
+                batch = zip(versions[i:i + WIDEN_BATCH], files[i:i + WIDEN_BATCH], strict=True)
+                self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in batch if not isinstance(f, Miss)])
+            if isinstance(picked, Miss):
+                continue  # never chosen here: harmless inside the range
+            known = self.dependencies(Candidate(name, version, extras, picked))
+            if known.unknown or known.problem or self._ranges(known) != deps:
+                return i
+        return len(versions)
 
     def _ranges(self, found: Dependencies) -> dict[str, Range]:
         memo = self._range_memo.get(id(found))
         if memo is None:
             memo = self._range_memo[id(found)] = (found, _ranges(found))  # keeps *found* alive
         return memo[1]
-
-    def _same(self, name: str, extras: frozenset[str], version: Version, deps: dict[str, Range]) -> bool:
-        assert self.peek is not None
-        picked = self.finder.pick(name, version, pinned=version in self.pinned.get(name, ()))
-        if isinstance(picked, Miss):
-            return True  # never chosen here: harmless inside the range
-        known = self.peek(Candidate(name, version, extras, picked))
-        return known is not None and not known.unknown and not known.problem and self._ranges(known) == deps
 
     # -- order -----------------------------------------------------------
 
@@ -268,17 +276,17 @@ class Provider(BaseProvider[str, Version]):
         """Virtual projects first (they decide at once), then projects with no usable version
         in range (fail fast: the failure is the answer), then those that conflicted most, then
         rule triggers (with tensorflow-metal decided, "tensorflow<2.20" applies before any
-        tensorflow is tried), then the rest in the order the resolver met them."""
+        tensorflow is tried), then the rest in the order the resolver met them.
+
+        Nothing here depends on timing (which page arrived first), so the same question gets
+        the same search and the same answer every time: a page not here yet is waited for
+        (it is being read in parallel with the others since its parent's dependencies were).
+        """
         if package.startswith("<"):
             return (0,)
         name, _ = split_key(package)
-        known = self.finder.files.known(name)
-        if known is not None and not self.has_satisfying_version(package, version_range):
+        versions = self.finder.files(name)
+        if not self.has_satisfying_version(package, version_range):
             return (1,)
-        trigger = len(known or ()) if name in self._triggers else 1 << 30
+        trigger = len(versions) if name in self._triggers else 1 << 30
         return (2, -conflict_counts.get(package, 0), trigger)
-
-    def is_ready(self, package: str) -> bool:
-        """Ready when its page is here: deciding it then waits for no page, and whether it has a
-        usable version at all is known (see :meth:`prioritize`)."""
-        return package.startswith("<") or self.finder.files.known(split_key(package)[0]) is not None
