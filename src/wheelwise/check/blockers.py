@@ -104,7 +104,13 @@ def explain(shared: Shared, target: Target, roots: Sequence[Req], failure: Failu
     examined = [r for r in roots if r.name in failure.involved]
     for blocker in _newest_versions(shared, finder, target, examined):
         _merge(found, blocker)
-    return list(found.values())
+    # what blocks the newest versions first: that is what a person installing it meets
+    # (a stable sort: equal ones keep the proof's order)
+    return sorted(found.values(), key=_newest_blocked, reverse=True)
+
+
+def _newest_blocked(blocker: Blocker) -> Version:
+    return max((Version(v) for v in blocker.versions), default=Version("0"))
 
 
 def _range_of(cause: RootCause) -> Any:

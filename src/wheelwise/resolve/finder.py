@@ -21,9 +21,10 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
 from nab_resolver.types import RangeProtocol
 from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
-from ..compat import Compatible, Reason, requires_python_ok, wheel_verdict
+from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
 from ..errors import WheelwiseError
 from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
@@ -118,6 +119,7 @@ class Finder:
         self._lock = threading.Lock()
         self._platforms = frozenset(target.platforms()) | {"any"}
         self._within: dict[tuple[str, object], tuple[Version, ...]] = {}
+        self._verdicts: dict[frozenset[Tag], tuple[Verdict, bool]] = {}
 
     def pick(self, name: str, version: Version, *, pinned: bool = False) -> DistFile | Miss:
         """The file pip would install for *version* here, or why there is none."""
@@ -139,6 +141,15 @@ class Finder:
             for f in files
         )
 
+    def _verdict(self, tags: frozenset[Tag]) -> tuple[Verdict, bool]:
+        """A wheel's verdict here, and whether one of its platforms is this target's: remembered
+        per tag set (a matrix asks it for the same few sets over thousands of files)."""
+        found = self._verdicts.get(tags)
+        if found is None:
+            verdict = wheel_verdict(tags, self.target)
+            found = self._verdicts[tags] = (verdict, any(t.platform in self._platforms for t in tags))
+        return found
+
     def sdist_allowed(self, name: str) -> bool:
         sdists = self.allow_sdists
         return sdists if isinstance(sdists, bool) else name in sdists
@@ -158,11 +169,11 @@ class Finder:
             if not f.is_wheel:
                 sdist = sdist or f
                 continue
-            verdict = wheel_verdict(f.tags, self.target)
+            verdict, on_platform = self._verdict(f.tags)
             if isinstance(verdict, Compatible):
                 if best is None or verdict.rank < best[0]:
                     best = (verdict.rank, f)
-            elif any(t.platform in self._platforms for t in f.tags):
+            elif on_platform:
                 here = Miss(verdict.reason, verdict.needs).nearer(here)
             else:
                 elsewhere = Miss(verdict.reason, verdict.needs).nearer(elsewhere)
