@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -151,6 +152,9 @@ class Checker:
         self.max_rounds = max_rounds
         self.shared = Shared(index)
         self.verdicts: dict[Target, str] = {}
+        #: verdicts being worked out for "nearest working" (one resolution per cell, see nearest)
+        self.pending: dict[Target, concurrent.futures.Future[str]] = {}
+        self.lock = threading.Lock()
 
     def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists, rounds: int | None = None) -> Outcome:
         return resolve(

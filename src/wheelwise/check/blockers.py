@@ -40,7 +40,8 @@ class Blocker:
         ``("tflite-model-maker 0.4.3", "tflite-support>=0.4.2")``.
     :param available: what the project has files for, per platform, in words.
     :param versions: versions of the requested project that this blocks.
-    :param needs: for ``os-too-old``, the OS or glibc version its files need (``2.34``).
+    :param needs: for ``os-too-old``, the OS or glibc version its files need (``2.34``); for
+        ``requires-python``, the Requires-Python that excludes the target (``>=3.6,<3.10``).
     """
 
     project: str
@@ -82,7 +83,8 @@ def _blocker(finder: Finder, cause: RootCause, spec_range: Any = None) -> Blocke
         detail = f"knowledge: {cause.rule.summary} ({cause.rule.sources[0]}, verified {cause.rule.verified})"
     return Blocker(
         cause.project, cause.reason.slug, cause.requirement, cause.chain,
-        _available(finder, cause, spec_range), cause.versions, detail, _needs(cause.needs),
+        _available(finder, cause, spec_range), cause.versions, detail,
+        _needs(cause.needs) or cause.requires_python or None,
     )
 
 

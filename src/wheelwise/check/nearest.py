@@ -3,19 +3,21 @@
 Tried in this order: the same machine with the newer OS or glibc a blocker's
 files need (``linux-aarch64@2.34``, ``macos-arm64@15``); then other Pythons of
 the same target and other standard targets, nearest Python first.  A cell is
-resolved only when every blocker has a usable file there (a cheap filter over
-the files already read), and at most :data:`MAX_NEAREST` are resolved.  An
+resolved only when some version of the request could be free of its blockers
+there (a cheap filter over the files already read); at most :data:`MAX_NEAREST`
+are resolved, a few at a time in parallel, and taken in order.  An
 Intel macOS answer to an Apple-silicon question is marked: it means running
 under Rosetta 2.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..compat import Reason
+from ..compat import Reason, requires_python_ok
 from ..resolve import parse_requirement
 from ..resolve.finder import admitted_by
 from ..target import PRESETS, SUPPORTED_PYTHONS, Target
@@ -70,38 +72,91 @@ def _options(target: Target, blockers: Sequence[Blocker]) -> list[Target]:
 
 
 def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
-    """Other OS versions, Pythons and standard targets where the cell's requirements install."""
+    """Other OS versions, Pythons and standard targets where the cell's requirements install.
+
+    The options that pass the filter are resolved a few at a time, in parallel (each reads
+    its own pages and metadata), and taken in their order: the answer does not depend on
+    which finishes first.
+    """
+    options = [o for o in _options(cell.target, cell.blockers) if _might_work(checker, o, cell.blockers, cell.target.python)]
     found: list[Nearby] = []
     attempts = 0
-    for option in _options(cell.target, cell.blockers):
-        if not _might_work(checker, option, cell.blockers):
-            continue
-        verdict = checker.verdicts.get(option)
-        if verdict is None:
-            if attempts >= MAX_NEAREST:
+    at = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_SHOWN) as pool:
+        while at < len(options) and len(found) < NEAREST_SHOWN:
+            # the next options up to NEAREST_SHOWN not resolved yet (cells resolved already cost nothing)
+            window: list[Target] = []
+            fresh: list[Target] = []
+            while at < len(options) and len(fresh) < NEAREST_SHOWN:
+                option = options[at]
+                if option not in checker.verdicts:
+                    if attempts >= MAX_NEAREST:
+                        break
+                    attempts += 1
+                    fresh.append(option)
+                window.append(option)
+                at += 1
+            if not window:
                 break
-            attempts += 1
-            verdict = checker.verdict(option)[0]
-            checker.verdicts[option] = verdict
-        if verdict in ("ok", "build"):
-            rosetta = cell.target.os == option.os == "macos" and cell.target.arch == "arm64" and option.arch == "x86_64"
-            found.append(Nearby(option, verdict, rosetta))
-        if len(found) >= NEAREST_SHOWN:
-            break
+            list(pool.map(lambda o: _verdict(checker, o), fresh))
+            for option in window:
+                verdict = checker.verdicts[option]
+                if verdict in ("ok", "build") and len(found) < NEAREST_SHOWN:
+                    rosetta = cell.target.os == option.os == "macos" and cell.target.arch == "arm64" and option.arch == "x86_64"
+                    found.append(Nearby(option, verdict, rosetta))
+            if attempts >= MAX_NEAREST and at < len(options) and options[at] not in checker.verdicts:
+                break
     return found
 
 
-def _might_work(checker: Checker, target: Target, blockers: Sequence[Blocker]) -> bool:
-    """Cheap filter from the blockers' files alone: each must have something usable there."""
+def _verdict(checker: Checker, option: Target) -> str:
+    """The option's verdict, resolved once however many cells' searches ask for it at once."""
+    with checker.lock:
+        future = checker.pending.get(option)
+        mine = future is None
+        if mine:
+            future = checker.pending[option] = concurrent.futures.Future()
+    assert future is not None
+    if mine:
+        try:
+            verdict = checker.verdicts.get(option) or checker.verdict(option)[0]
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        checker.verdicts[option] = verdict
+        future.set_result(verdict)
+    return str(future.result())
+
+
+def _might_work(checker: Checker, target: Target, blockers: Sequence[Blocker], python: tuple[int, int]) -> bool:
+    """Cheap filter from the blockers' files alone: whether some version of the requested
+    project could be free of all its blockers there.
+
+    Each blocker blocks some versions (none named: all of them); a version is free where each
+    of its blockers has a usable file, or (Requires-Python) where the Python differs.  A missing
+    release, unreadable metadata, a conflict or a rule holds on any target.
+    """
     finder = checker.shared.finder(target, True)
+    lifted: dict[Blocker, bool] = {}
     for blocker in blockers:
         reason = Reason.from_slug(blocker.reason)
+        if reason == Reason.REQUIRES_PYTHON and blocker.needs:  # from a version's metadata
+            lifted[blocker] = target.python != python and requires_python_ok(blocker.needs, target)
+            continue
         if not blocker.project or reason is None or not reason.about_files:
+            # a missing release, unreadable metadata, a conflict, a rule: the same anywhere
+            lifted[blocker] = reason == Reason.LIMIT
             continue
         try:
             spec = parse_requirement(blocker.requirement).specifier
         except ValueError:
+            lifted[blocker] = True
             continue
-        if next(finder.choose(blocker.project, admitted_by(spec)), None) is None:
-            return False
-    return True
+        lifted[blocker] = next(finder.choose(blocker.project, admitted_by(spec)), None) is not None
+    everywhere = [b for b in blockers if not b.versions]
+    if not all(lifted[b] for b in everywhere):
+        return False
+    versions = {v for b in blockers for v in b.versions}
+    if not versions:
+        return True
+    return any(all(lifted[b] for b in blockers if v in b.versions) for v in versions)

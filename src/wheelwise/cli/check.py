@@ -177,7 +177,8 @@ def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
         lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
     else:
-        lines = [f"[bold]{escape(subject)}[/] {reason_words(blocker.reason, target, blocker.needs)}"]
+        needs = blocker.needs if blocker.reason == "os-too-old" else None
+        lines = [f"[bold]{escape(subject)}[/] {reason_words(blocker.reason, target, needs)}"]
         if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
             has = "it has" if blocker.reason == "no-version" else "it has wheels for"
             lines[0] += f"; {has} {escape(blocker.available)}"

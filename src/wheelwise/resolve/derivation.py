@@ -218,6 +218,7 @@ def _requires_python(provider: Provider, graph: _Graph, req: Req | None) -> Root
         chain[:-1] + (label,) if chain and parent not in graph.roots else (label,),
         tuple(str(v) for _p, v, _r in sorted(parents, key=lambda p: p[1], reverse=True)) if parent in graph.roots else graph.root_versions(parent),
         detail=f"Python {provider.target.python_str} is outside Requires-Python {spec}",
+        requires_python=spec,
     )
 
 
@@ -231,7 +232,7 @@ def _invalid(provider: Provider, graph: _Graph, package: str) -> RootCause:
     return RootCause(
         split_key(parent)[0], Reason.INVALID_METADATA, label,
         chain[:-1] + (label,) if chain and parent not in graph.roots else (label,),
-        graph.root_versions(parent), detail=req.text,
+        (str(version),) if parent in graph.roots else graph.root_versions(parent), detail=req.text,
     )
 
 

@@ -153,6 +153,7 @@ class RootCause:
     :param needs: for ``os-too-old``, the OS or glibc version the files need.
     :param rule: for ``forbidden``, the cited knowledge rule.
     :param detail: what else is worth saying (the Requires-Python, the unreadable field).
+    :param requires_python: for ``requires-python``, the specifier that excludes the target.
     """
 
     project: str
@@ -163,6 +164,7 @@ class RootCause:
     needs: tuple[int, int] | None = None
     rule: Constraint | None = None
     detail: str = ""
+    requires_python: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
