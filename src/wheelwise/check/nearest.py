@@ -87,8 +87,12 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
             # the next options up to NEAREST_SHOWN not resolved yet (cells resolved already cost nothing)
             window: list[Target] = []
             fresh: list[Target] = []
-            while at < len(options) and len(fresh) < NEAREST_SHOWN:
+            cached_ok = 0
+            # as many unresolved options as could still be needed, no more
+            while at < len(options) and len(fresh) < NEAREST_SHOWN - len(found) - cached_ok:
                 option = options[at]
+                if checker.verdicts.get(option) in ("ok", "build"):
+                    cached_ok += 1
                 if option not in checker.verdicts:
                     if attempts >= MAX_NEAREST:
                         break
