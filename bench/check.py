@@ -61,17 +61,13 @@ from typing import Any
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 sys.path.insert(0, str(SRC))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wheelwise.index import pip_default_index  # noqa: E402 - after the path to this checkout
+# after the paths to this checkout: the matrix's cells are bench/matrix.py's
+from matrix import PYTHONS, TARGETS  # noqa: E402
 
-TARGETS = {
-    "macos-arm64": "aarch64-apple-darwin",
-    "macos-x86_64": "x86_64-apple-darwin",
-    "linux-x86_64": "x86_64-manylinux_2_28",
-    "linux-aarch64": "aarch64-manylinux_2_28",
-    "windows-amd64": "x86_64-pc-windows-msvc",
-}
-PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+from wheelwise.index import pip_default_index  # noqa: E402
+
 QUESTIONS = ("matrix", "seed", "mediapipe")
 #: uv variants: name -> extra arguments
 VARIANTS = {"binary": ["--only-binary", ":all:"], "sdists": []}
