@@ -319,23 +319,6 @@ class PackageIndex:
         """Core metadata of *file*: from the cache, else the cheapest fetch."""
         return self._once(f"meta:{file.url}", lambda: self._metadata(file))
 
-    def page_ready(self, name: str) -> bool:
-        """Whether project *name*'s page has arrived (reading it now would not wait)."""
-        with self._lock:
-            flight = self._flights.get(f"page:{canonicalize_name(name)}")
-        return flight is not None and flight.future.done()
-
-    def local_metadata(self, file: DistFile) -> FetchedMetadata | None:
-        """*file*'s metadata if this process or the cache has it already (nothing is fetched)."""
-        with self._lock:
-            flight = self._flights.get(f"meta:{file.url}")
-        if flight is not None and flight.future.done() and flight.future.exception() is None:
-            return flight.future.result()  # type: ignore[return-value]
-        if is_file_url(file.url):
-            return None
-        hit = self.cache.get_metadata(self.metadata_key(file))
-        return None if hit is None else FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1], binaries=hit[2])
-
     def _metadata(self, file: DistFile) -> FetchedMetadata:
         key = self.metadata_key(file)
         hit = self.cache.get_metadata(key)

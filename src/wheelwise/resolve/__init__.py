@@ -88,18 +88,9 @@ class _Target:
         self.prefetcher = Prefetcher(index, Finder(files, target, allow_sdists=False), self.dependencies)
 
     def dependencies(self, candidate: Candidate) -> Dependencies:
-        found = self.peek(candidate)
-        if found is None:
-            key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
-            found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
-        return found
-
-    def peek(self, candidate: Candidate) -> Dependencies | None:
-        """The dependencies if their metadata is here already (read, or in the cache): nothing is
-        fetched."""
         key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
         found = self._deps.get(key)
-        if found is None and candidate.file is not None and self.index.local_metadata(candidate.file) is not None:
+        if found is None:
             found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
         return found
 

@@ -25,7 +25,6 @@ from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
 from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
-from ..errors import WheelwiseError
 from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
 from ..target import Target
@@ -71,17 +70,6 @@ class Files:
     def __init__(self, index: PackageIndex) -> None:
         self.index = index
         self._by_name: dict[str, dict[Version, tuple[DistFile, ...]]] = {}
-
-    def known(self, name: str) -> dict[Version, tuple[DistFile, ...]] | None:
-        """The files when the page is here already (read, or arrived in the background);
-        ``None`` when reading them would wait for the network."""
-        found = self._by_name.get(name)
-        if found is None and self.index.page_ready(name):
-            try:
-                found = self(name)
-            except WheelwiseError:
-                return None  # the caller that needs it meets the error
-        return found
 
     def __call__(self, name: str) -> dict[Version, tuple[DistFile, ...]]:
         found = self._by_name.get(name)

@@ -100,7 +100,6 @@ class Provider(BaseProvider[str, Version]):
         self._range_memo: dict[int, tuple[Dependencies, dict[str, Range]]] = {}
         self.unknown: set[str] = set()
         self.missing_extras: dict[str, tuple[str, ...]] = {}
-        self.problems: dict[tuple[str, Version], str] = {}
 
     # -- what requirements say about selection ---------------------------
 
@@ -193,8 +192,6 @@ class Provider(BaseProvider[str, Version]):
             self.unknown.add(candidate.name)
         if found.missing_extra:
             self.missing_extras[package] = found.missing_extra
-        if found.problem:
-            self.problems[(package, version)] = found.problem
         if (package, version) in self.edges:  # asked again after a backjump: recorded already
             return self._ranges(found)
         edges = self.edges.setdefault((package, version), {})
