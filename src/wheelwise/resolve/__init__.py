@@ -9,10 +9,13 @@ resolving again.  What leaves this package is frozen data
 (:class:`~.model.Resolution`, :class:`~.model.Failure`).
 
 :class:`Shared` holds the memos that outlive one resolution (a check run asks
-many): pages by project; per target and sdist mode, the files chosen, the
-dependencies read and the read-ahead.  Each memo is keyed by everything its
-entries depend on; constraints and knowledge rules shape only per-resolution
-state, so no memo depends on them.
+many): pages by project; per target, the dependencies read (by file) and the
+read-ahead; per target and sdist mode, the files chosen.  Each memo is keyed by
+everything its entries depend on; constraints and knowledge rules shape only
+per-resolution state, so no memo depends on them.
+
+The search is the same every time for the same question: nothing the provider
+answers depends on which fetch finished first (see :mod:`.provider`).
 """
 
 from __future__ import annotations
