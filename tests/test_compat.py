@@ -42,6 +42,10 @@ def verdict(filename: str, target: str, python: tuple[int, int]):  # type: ignor
         ("scann-1.2.6-cp39-cp39-manylinux2014_x86_64.whl", "macos-arm64", (3, 9), Reason.PLATFORM),
         # a debug-ABI build for the right Python
         ("demo-1.0-cp311-cp311d-manylinux_2_17_x86_64.whl", "linux-x86_64", (3, 11), Reason.ABI),
+        # a floor no OS has (a name from a hostile page): another platform, judged without
+        # building the millions of tags such a target would accept
+        ("demo-1.0-cp312-cp312-manylinux_2_999999_x86_64.whl", "linux-x86_64", (3, 12), Reason.PLATFORM),
+        ("demo-1.0-cp312-cp312-macosx_99999_0_arm64.whl", "macos-arm64", (3, 12), Reason.PLATFORM),
         # the same aarch64 wheel on another architecture: the platform, not the glibc
         (
             "demo-1.0-cp311-cp311-manylinux_2_34_aarch64.whl",

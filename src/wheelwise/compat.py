@@ -113,6 +113,8 @@ Verdict = Compatible | Incompatible
 
 # -- platform tags -------------------------------------------------------------------------------
 
+#: largest glibc minor or macOS major taken for a real OS floor (see _needs)
+MAX_FLOOR_PART = 99
 _LEGACY_GLIBC = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 _PLATFORM = re.compile(
     r"(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>.+)"
@@ -214,6 +216,10 @@ def _needs(tag: Tag, target: Target) -> tuple[int, int] | None:
         return None
     floor = os_floor(tag.platform)
     if floor is None or floor[0] != _TARGET_FLOOR.get(target.os) or floor[1] <= target.os_version:
+        return None
+    if max(floor[1]) > MAX_FLOOR_PART:
+        # a file name from a page can say manylinux_2_999999: the tags of such a target would be
+        # millions; no real OS is that new, so it is simply another platform
         return None
     # packaging decides which architectures a format covers (universal2 on
     # arm64 and x86_64, intel on x86_64) and which floors exist at all

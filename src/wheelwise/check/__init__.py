@@ -156,37 +156,34 @@ class Checker:
         self.pending: dict[Target, concurrent.futures.Future[str]] = {}
         self.lock = threading.Lock()
 
-    def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists, rounds: int | None = None) -> Outcome:
+    def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists) -> Outcome:
         return resolve(
             self.shared, target, roots, constraints=self.constraints, rules=self.rules,
-            allow_sdists=sdists, max_rounds=rounds or self.max_rounds,
+            allow_sdists=sdists, max_rounds=self.max_rounds,
         )
 
-    def verdict(self, target: Target, rounds: int | None = None) -> tuple[str, Outcome]:
+    def verdict(self, target: Target) -> tuple[str, Outcome]:
         """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``.
 
         Sdists are allowed only for the projects a failed proof skipped a version of for want of
-        a wheel (nothing else can change its outcome), round after round while new ones turn up;
-        so a blocked cell does not download every sdist of its graph.
+        a wheel (nothing else can change its outcome), round after round while new ones turn up,
+        and for all projects in the last round; so a blocked cell does not download every sdist
+        of its graph.  A retry that reaches the round limit leaves the question open:
+        ``unknown``, not the wheels-only ``blocked`` (with those sdists it might well install).
         """
         roots = root_requirements(self.requested, target)
         if not roots:
             return "ok", Resolution(target, {})
-        outcome = self.resolve(target, roots, sdists=False, rounds=rounds)
+        outcome = self.resolve(target, roots, sdists=False)
         allowed: frozenset[str] = frozenset()
-        for attempt in range(SDIST_ROUNDS + 1):
+        for attempt in range(SDIST_ROUNDS):
             if isinstance(outcome, Resolution):
-                return ("build" if outcome.needs_build else "ok"), outcome
+                break
             needed = self.shared.sdists_needed(target, outcome)
             if needed <= allowed:
                 break
             allowed |= needed
-            sdists: Sdists = True if attempt == SDIST_ROUNDS - 1 else allowed
-            # a retry that reaches the limit leaves the question open: "unknown", not the
-            # wheels-only "blocked" (with those sdists it might well install)
-            outcome = self.resolve(target, roots, sdists=sdists, rounds=rounds)
-            if sdists is True:
-                break
+            outcome = self.resolve(target, roots, sdists=True if attempt == SDIST_ROUNDS - 1 else allowed)
         if isinstance(outcome, Resolution):
             return ("build" if outcome.needs_build else "ok"), outcome
         return ("unknown" if outcome.limit is not None else "blocked"), outcome

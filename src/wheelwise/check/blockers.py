@@ -20,7 +20,7 @@ from packaging.version import Version
 from ..compat import Reason, availability
 from ..index.simple import DistFile
 from ..resolve import Candidate, Failure, Req, RootCause, Shared, parse_requirement
-from ..resolve.finder import Finder, Miss, admitted_by
+from ..resolve.finder import Finder
 from ..resolve.ranges import to_range
 from ..target import Target
 
@@ -128,12 +128,8 @@ def _merge(found: dict[tuple[str, str], Blocker], blocker: Blocker) -> None:
     if old is None:
         found[key] = blocker
         return
-    versions = tuple(sorted(set(old.versions) | set(blocker.versions), key=_version_key, reverse=True))
+    versions = tuple(sorted(set(old.versions) | set(blocker.versions), key=Version, reverse=True))
     found[key] = dataclasses.replace(old, versions=versions)
-
-
-def _version_key(text: str) -> Version:
-    return Version(text)
 
 
 def _newest_versions(shared: Shared, finder: Finder, target: Target, roots: Sequence[Req]) -> list[Blocker]:
@@ -144,7 +140,7 @@ def _newest_versions(shared: Shared, finder: Finder, target: Target, roots: Sequ
     for root in roots:
         spec = root.specifier
         taken = 0
-        for version, file in finder.choose(root.name, admitted_by(spec)):
+        for version, file in finder.choose(root.name, to_range(spec)):
             taken += 1
             if taken > NEWEST:
                 break
@@ -152,21 +148,13 @@ def _newest_versions(shared: Shared, finder: Finder, target: Target, roots: Sequ
             for dep in deps.requires:
                 if dep.name.startswith("<"):
                     continue
-                dep_spec = dep.specifier
-                if next(finder.choose(dep.name, admitted_by(dep_spec)), None):
+                if next(finder.choose(dep.name, to_range(dep.specifier)), None):
                     continue
                 blockers.append(_hopeless(finder, dep, f"{root.key} {version}", str(version)))
     return blockers
 
 
 def _hopeless(finder: Finder, dep: Req, parent: str, version: str) -> Blocker:
-    by_version = finder.files(dep.name)
-    chain = (parent, dep.text)
-    if not by_version:
-        return _blocker(finder, RootCause(dep.name, Reason.NOT_FOUND, dep.text, chain, (version,)))
-    in_range = [v for v in by_version if dep.specifier.contains(v, prereleases=True)]
-    if not in_range:
-        return _blocker(finder, RootCause(dep.name, Reason.NO_VERSION, dep.text, chain, (version,)))
-    miss = finder.why_not(dep.name, in_range) or Miss(Reason.CONFLICT)
-    cause = RootCause(dep.name, miss.reason, dep.text, chain, (version,), needs=miss.needs)
+    miss = finder.why_none(dep.name, to_range(dep.specifier))
+    cause = RootCause(dep.name, miss.reason, dep.text, (parent, dep.text), (version,), needs=miss.needs)
     return _blocker(finder, cause, to_range(dep.specifier))

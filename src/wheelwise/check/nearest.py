@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compat import Reason, requires_python_ok
 from ..resolve import parse_requirement
-from ..resolve.finder import admitted_by
+from ..resolve.ranges import to_range
 from ..target import PRESETS, SUPPORTED_PYTHONS, Target
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def _might_work(checker: Checker, target: Target, blockers: Sequence[Blocker], p
         except ValueError:
             lifted[blocker] = True
             continue
-        lifted[blocker] = next(finder.choose(blocker.project, admitted_by(spec)), None) is not None
+        lifted[blocker] = next(finder.choose(blocker.project, to_range(spec)), None) is not None
     everywhere = [b for b in blockers if not b.versions]
     if not all(lifted[b] for b in everywhere):
         return False

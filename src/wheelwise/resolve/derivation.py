@@ -19,9 +19,10 @@ from nab_resolver.types import Incompatibility, IncompatibilityCause, Term
 from packaging.version import Version
 
 from ..compat import Reason
-from .finder import Miss, admitted_by
+from .finder import Miss
 from .model import INVALID, PYTHON, Req, RootCause
 from .provider import Provider, split_key
+from .ranges import to_range
 
 __all__ = ["root_causes"]
 
@@ -40,6 +41,9 @@ class _Graph:
         self.roots = roots
         #: dependency key → [(parent package, parent version, requirement)]
         self.parents: dict[str, list[tuple[str, Version, Req]]] = {}
+        decided: dict[str, list[tuple[Version, dict[str, Req]]]] = {}
+        for (package, version), edges in provider.edges.items():
+            decided.setdefault(package, []).append((version, edges))
         for leaf in leaves:
             if leaf.cause is not IncompatibilityCause.DEPENDENCY or len(leaf.terms) != 2:
                 continue
@@ -47,21 +51,22 @@ class _Graph:
             if dep.is_positive():
                 continue  # a knowledge clause
             found = [
-                (package, version, edges[dep.package])
-                for (package, version), edges in provider.edges.items()
-                if package == parent.package and version in parent.constraint and dep.package in edges
+                (str(parent.package), version, edges[dep.package])
+                for version, edges in decided.get(str(parent.package), ())
+                if version in parent.constraint and dep.package in edges
             ]
             if found:
                 # a widened clause stands for every version in its range with the same dependencies
                 name = split_key(str(parent.package))[0]
-                decided = {version for _p, version, _r in found}
+                taken = {version for _p, version, _r in found}
                 found += [
                     (str(parent.package), v, found[0][2])
                     for v in provider.finder.within(name, parent.constraint)
-                    if v not in decided and not isinstance(provider.finder.pick(name, v), Miss)
+                    if v not in taken and not isinstance(provider.finder.pick(name, v), Miss)
                 ]
             known = self.parents.setdefault(dep.package, [])
-            known += [edge for edge in found if edge not in known]
+            seen = set(map(_edge_key, known))
+            known += [edge for edge in found if _edge_key(edge) not in seen]
 
     def requirement(self, package: str) -> Req | None:
         if package in self.roots:
@@ -85,6 +90,10 @@ class _Graph:
                 else:
                     todo.append(parent)
         return tuple(str(v) for v in sorted(found, reverse=True))
+
+
+def _edge_key(edge: tuple[str, Version, Req]) -> tuple[str, Version, str]:
+    return edge[0], edge[1], edge[2].text
 
 
 def _chain_steps(graph: _Graph, package: str, req: Req | None = None) -> tuple[str, ...]:
@@ -160,18 +169,14 @@ def _label(provider: Provider, term: Term[Any, Version]) -> str:
 def _missing(provider: Provider, graph: _Graph, term: Term[Any, Version], *, constrained: bool = False) -> RootCause | None:
     """No usable version of the term's project in its range: which, and why."""
     package = str(term.package)
-    req = graph.requirement(package)
-    chain = _chain_steps(graph, package)
-    versions = graph.root_versions(package)
     if package == PYTHON:
-        return _requires_python(provider, graph, req)
+        return _requires_python(provider, graph, graph.requirement(package))
     if package.startswith(INVALID):
-        return _invalid(provider, graph, package)
+        return _invalid(graph, package)
     name, _ = split_key(package)
+    req = graph.requirement(package)
     text = req.text if req is not None else package
-    by_version = provider.finder.files(name)
-    if not by_version:
-        return RootCause(name, Reason.NOT_FOUND, text, chain, versions)
+    chain, versions = _chain_steps(graph, package), graph.root_versions(package)
     reqs = _requirements_on(graph, package)
     if constrained:
         spec = " and ".join(sorted({r.text for r in reqs}))
@@ -179,24 +184,12 @@ def _missing(provider: Provider, graph: _Graph, term: Term[Any, Version], *, con
     pinned = provider.pinned.get(name, ())
     # A root cause only where a requirement by itself admits nothing usable here; otherwise the
     # versions it admits were ruled out by other facts of the proof, which are causes themselves.
-    hopeless = [r for r in reqs if next(provider.finder.choose(name, admitted_by(r.specifier), pinned=pinned), None) is None]
+    hopeless = [r for r in reqs if next(provider.finder.choose(name, to_range(r.specifier), pinned=pinned), None) is None]
     if reqs and not hopeless:
-        together = [v for v in by_version if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
-        if any(not isinstance(provider.finder.pick(name, v, pinned=v in pinned), Miss) for v in together):
-            return None
-        said = " vs ".join(dict.fromkeys(r.text for r in reqs))
-        return RootCause(name, Reason.CONFLICT, said, (), versions)
+        return _conflict(graph, package)
     if hopeless:
-        req = hopeless[0]
-        text, chain = req.text, _chain_steps(graph, package, req)
-        in_range = [v for v in by_version if req.specifier.contains(v, prereleases=True)]
-    else:
-        in_range = [v for v in by_version if v in term.constraint]
-    if not in_range:
-        return RootCause(name, Reason.NO_VERSION, text, chain, versions)
-    miss = provider.finder.why_not(name, in_range, pinned=pinned)
-    if miss is None:  # every version in range installs here: the range itself is what fails
-        return RootCause(name, Reason.CONFLICT, text, chain, versions)
+        text, chain = hopeless[0].text, _chain_steps(graph, package, hopeless[0])
+    miss = provider.finder.why_none(name, to_range(hopeless[0].specifier) if hopeless else term.constraint, pinned=pinned)
     return RootCause(name, miss.reason, text, chain, versions, needs=miss.needs)
 
 
@@ -222,7 +215,7 @@ def _requires_python(provider: Provider, graph: _Graph, req: Req | None) -> Root
     )
 
 
-def _invalid(provider: Provider, graph: _Graph, package: str) -> RootCause:
+def _invalid(graph: _Graph, package: str) -> RootCause:
     parents = graph.parents.get(package, [])
     if not parents:
         return RootCause(package, Reason.INVALID_METADATA, package)
@@ -238,25 +231,28 @@ def _invalid(provider: Provider, graph: _Graph, package: str) -> RootCause:
 
 def _conflicts(graph: _Graph, leaves: list[Clause]) -> list[RootCause]:
     """No version is missing: requirements on some project cannot all hold at once."""
-    by_package: dict[str, dict[str, list[str]]] = {}
-    for leaf in leaves:
-        if leaf.cause is IncompatibilityCause.ROOT:
-            term = leaf.terms[-1]
-            req = graph.roots.get(str(term.package))
-            if req is not None:
-                by_package.setdefault(req.key, {}).setdefault(req.text, []).append("requested")
-    for package, parents in graph.parents.items():
-        for parent, version, req in parents:
-            by_package.setdefault(package, {}).setdefault(req.text, []).append(f"from {parent} {version}")
-    causes = []
-    for package, texts in by_package.items():
-        if len(texts) < 2 or package.startswith("<"):
-            continue
-        reqs = _requirements_on(graph, package)
-        name = split_key(package)[0]
-        both = [v for v in graph.provider.finder.files(name) if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
-        if both:
-            continue  # these requirements agree on some version: not where it breaks
-        said = " vs ".join(f"{text} ({', '.join(dict.fromkeys(origins))})" for text, origins in texts.items())
-        causes.append(RootCause(split_key(package)[0], Reason.CONFLICT, said, (), graph.root_versions(package)))
-    return causes
+    packages = [str(leaf.terms[-1].package) for leaf in leaves if leaf.cause is IncompatibilityCause.ROOT]
+    packages += list(graph.parents)
+    causes = (_conflict(graph, p) for p in dict.fromkeys(packages) if not p.startswith("<"))
+    return [c for c in causes if c is not None]
+
+
+def _conflict(graph: _Graph, package: str) -> RootCause | None:
+    """The requirements on *package* when no usable version here satisfies them all; ``None``
+    when one does (or there are fewer than two)."""
+    origins: dict[str, list[str]] = {}
+    if package in graph.roots:
+        origins.setdefault(graph.roots[package].text, []).append("requested")
+    for parent, version, req in graph.parents.get(package, ()):
+        origins.setdefault(req.text, []).append(f"from {parent} {version}")
+    if len(origins) < 2:
+        return None
+    name = split_key(package)[0]
+    finder = graph.provider.finder
+    pinned = graph.provider.pinned.get(name, ())
+    reqs = _requirements_on(graph, package)
+    together = [v for v in finder.files(name) if all(r.specifier.contains(v, prereleases=True) for r in reqs)]
+    if any(not isinstance(finder.pick(name, v, pinned=v in pinned), Miss) for v in together):
+        return None  # these requirements agree on a version that installs: not where it breaks
+    said = " vs ".join(f"{text} ({', '.join(dict.fromkeys(where))})" for text, where in origins.items())
+    return RootCause(name, Reason.CONFLICT, said, (), graph.root_versions(package))

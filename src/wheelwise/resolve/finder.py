@@ -17,10 +17,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 
 from nab_resolver.types import RangeProtocol
-from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
@@ -29,7 +28,7 @@ from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
 from ..target import Target
 
-__all__ = ["Files", "Finder", "Miss", "admitted_by"]
+__all__ = ["Files", "Finder", "Miss"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +51,6 @@ class Miss:
 
 #: ranges remembered per target before the memo starts over
 WITHIN_MAX = 1 << 16
-
-
-def admitted_by(specifier: SpecifierSet) -> Callable[[Version], bool]:
-    """Whether a version is in *specifier*, pre-releases included (:meth:`Finder.choose` filters)."""
-    return lambda version: specifier.contains(version, prereleases=True)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -176,7 +170,7 @@ class Finder:
             return elsewhere if elsewhere.reason == Reason.OS_TOO_OLD else Miss(Reason.PLATFORM)
         return Miss(Reason.SDIST_ONLY)
 
-    def within(self, name: str, versions: Container[Version] | RangeProtocol[Version]) -> tuple[Version, ...]:
+    def within(self, name: str, versions: RangeProtocol[Version]) -> tuple[Version, ...]:
         """The versions of *name* in a (hashable) range, newest first; remembered per range, as
         the resolver asks about the same few ranges thousands of times."""
         key = (name, versions)
@@ -190,23 +184,19 @@ class Finder:
     def choose(
         self,
         name: str,
-        admits: Callable[[Version], bool] | Container[Version] | RangeProtocol[Version],
+        versions: RangeProtocol[Version],
         *,
         pinned: Container[Version] = (),
         prereleases: bool = False,
     ) -> Iterator[tuple[Version, DistFile]]:
-        """Usable versions that *admits*, newest first, as pip orders and filters them.
+        """Usable versions in a (hashable) range, newest first, as pip orders and filters them.
 
         Pre-releases come first only when *prereleases* (a requirement names one); otherwise
         after every usable final release, so that a caller taking the first gets a
         pre-release only when no final release in range installs here.
         """
         later: list[tuple[Version, DistFile]] = []
-        if callable(admits):
-            versions: Iterable[Version] = (v for v in self.files(name) if admits(v))
-        else:
-            versions = self.within(name, admits)
-        for version in versions:
+        for version in self.within(name, versions):
             picked = self.pick(name, version, pinned=version in pinned)
             if isinstance(picked, Miss):
                 continue
@@ -215,6 +205,16 @@ class Finder:
                 continue
             yield version, picked
         yield from later
+
+    def why_none(self, name: str, versions: RangeProtocol[Version], *, pinned: Container[Version] = ()) -> Miss:
+        """Why no version of *name* in the range installs here: not on any index, no release
+        in range, or the nearest miss of those in range (a conflict when one would install)."""
+        if not self.files(name):
+            return Miss(Reason.NOT_FOUND)
+        in_range = self.within(name, versions)
+        if not in_range:
+            return Miss(Reason.NO_VERSION)
+        return self.why_not(name, in_range, pinned=pinned) or Miss(Reason.CONFLICT)
 
     def why_not(self, name: str, versions: Sequence[Version], *, pinned: Container[Version] = ()) -> Miss | None:
         """The nearest miss over *versions* (``None`` when one of them is usable)."""

@@ -21,8 +21,9 @@ from typing import Any
 
 from ..index import PackageIndex
 from .dependencies import Dependencies
-from .finder import Finder, admitted_by
+from .finder import Finder
 from .model import Candidate, Req
+from .ranges import to_range
 
 __all__ = ["READ_AHEAD_MAX", "SPECULATE_MAX", "Prefetcher"]
 
@@ -77,6 +78,6 @@ class Prefetcher:
 
     def _newest(self, dep: Req) -> None:
         spec = dep.specifier
-        for version, file in self.finder.choose(dep.name, admitted_by(spec)):
+        for version, file in self.finder.choose(dep.name, to_range(spec)):
             self.chosen(Candidate(dep.name, version, dep.extras, file))
             return

@@ -40,9 +40,8 @@ from .ranges import Versions, to_range
 
 __all__ = ["WIDEN_MAX", "Provider", "split_key", "to_range"]
 
-#: neighbouring versions compared on each side when widening a decision, and read at once
+#: neighbouring versions compared on each side when widening a decision (read at once)
 WIDEN_MAX = 16
-WIDEN_BATCH = 16
 
 Range = RangeProtocol[Version]
 
@@ -213,8 +212,8 @@ class Provider(BaseProvider[str, Version]):
         Only for a project the resolver has refused a version of (it is going down its versions).
         Bounded by the nearest versions that differ, exclusive: every version between those two
         that the index lists was compared, so every version the widened range holds that could
-        be chosen has exactly these dependencies.  Neighbours' metadata is read a few at a time
-        ahead of the walk; the answer depends only on the index, never on what arrived first.
+        be chosen has exactly these dependencies.  Neighbours' metadata is read in parallel before
+        the walk; the answer depends only on the index, never on what arrived first.
         """
         key = (package, version)
         if key in self._widened:
@@ -224,7 +223,10 @@ class Provider(BaseProvider[str, Version]):
             # only where the resolver goes down a project's versions one by one: elsewhere a
             # decision stands alone, and reading its neighbours would cost more than it saves
             return None
-        here = self._ranges(self.dependencies(candidate))
+        found = self.dependencies(candidate)
+        if found.unknown or found.problem:
+            return None  # what it depends on is not known: nothing to stand for others
+        here = self._ranges(found)
         name, extras = split_key(package)
         versions = list(self.finder.files(name))
         at = versions.index(version)
@@ -244,10 +246,10 @@ class Provider(BaseProvider[str, Version]):
         """How many of *versions* (nearest first) have *deps* too, before the first that differs."""
         pinned = self.pinned.get(name, ())
         files = [self.finder.pick(name, v, pinned=v in pinned) for v in versions]
+        # read them all in parallel: the walk below then waits about one round trip
+        self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in zip(versions, files, strict=True)
+                                        if not isinstance(f, Miss)])
         for i, (version, picked) in enumerate(zip(versions, files, strict=True)):
-            if i % WIDEN_BATCH == 0:  # read the next few in parallel
-                batch = zip(versions[i:i + WIDEN_BATCH], files[i:i + WIDEN_BATCH], strict=True)
-                self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in batch if not isinstance(f, Miss)])
             if isinstance(picked, Miss):
                 continue  # never chosen here: harmless inside the range
             known = self.dependencies(Candidate(name, version, extras, picked))
