@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers.indexserver import IndexServer
+from helpers.indexserver import IndexServer  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

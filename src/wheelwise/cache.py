@@ -184,4 +184,4 @@ class Cache:
 
     def clear(self) -> None:
         for table in ("pages", "metadata", "capabilities"):
-            self._run(f"DELETE FROM {table}")
+            self._run(f"DELETE FROM {table}")  # noqa: S608 - fixed names

@@ -253,7 +253,7 @@ class IndexServer:
                 with server._lock:
                     server.log.append(Logged(self.command, self.path, self.headers.get("Range"), status, sent))
 
-            def do_GET(self) -> None:
+            def do_GET(self) -> None:  # noqa: N802
                 path = self.path.split("?")[0]
                 if path.startswith("/simple/"):
                     return self._page(path)
@@ -261,7 +261,7 @@ class IndexServer:
                     return self._file(path[len("/files/") :])
                 self._send(404, b"not found")
 
-            do_HEAD = do_GET
+            do_HEAD = do_GET  # noqa: N815
 
             def _page(self, path: str) -> None:
                 name = path[len("/simple/") :].strip("/")

@@ -169,11 +169,8 @@ SHOWN_VERSIONS = 6
 def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     by_version = blocker.reason in ("invalid-metadata", "requires-python")
     subject = blocker.requirement if by_version and blocker.requirement else blocker.project or blocker.requirement
-    if blocker.reason == "requires-python" and " needs " in subject:
-        subject = subject.split(" needs ")[0]
     if blocker.reason == "limit":
-        lines = [escape(blocker.detail)]
-        return lines
+        return [escape(blocker.detail)]
     if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
         lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
     else:

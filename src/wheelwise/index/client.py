@@ -121,7 +121,7 @@ class Fetcher:
 
     def _sleep(self, attempt: int) -> None:
         delay = self.backoff * (2**attempt)
-        time.sleep(delay * (0.5 + random.random()))
+        time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
 
     @contextmanager
     def _stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:

@@ -157,7 +157,7 @@ def _check_size(url: str, size: int) -> None:
 # -- zip members read through range requests ------------------------------
 
 
-class _Need(Exception):
+class _Need(Exception):  # noqa: N818 - control flow, never escapes this module
     def __init__(self, start: int, end: int) -> None:
         super().__init__(start, end)
         self.start, self.end = start, end

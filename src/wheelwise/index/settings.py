@@ -215,7 +215,7 @@ def pip_default_index() -> str:
     pip importable here, else the one beside ``python3`` on ``PATH``.
     """
     try:
-        from pip._internal.models.index import PyPI
+        from pip._internal.models.index import PyPI  # noqa: PLC0415 - optional
     except ImportError:
         pass
     else:

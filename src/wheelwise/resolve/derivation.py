@@ -207,7 +207,7 @@ def _requires_python(provider: Provider, graph: _Graph, req: Req | None) -> Root
     chain = _chain_steps(graph, parent) if parent else ()
     label = f"{parent} {version}" if parent else "python"
     return RootCause(
-        split_key(parent)[0] or "python", Reason.REQUIRES_PYTHON, f"{label} needs Python{spec}",
+        split_key(parent)[0] or "python", Reason.REQUIRES_PYTHON, label,
         chain[:-1] + (label,) if chain and parent not in graph.roots else (label,),
         tuple(str(v) for _p, v, _r in sorted(parents, key=lambda p: p[1], reverse=True)) if parent in graph.roots else graph.root_versions(parent),
         detail=f"Python {provider.target.python_str} is outside Requires-Python {spec}",

@@ -145,8 +145,9 @@ class RootCause:
     :param project: the project that cannot be installed (for ``requires-python`` and
         ``invalid-metadata``: the version whose metadata says so).
     :param reason: why.
-    :param requirement: what was required of it (``tflite-support>=0.4.2``), or for a
-        conflict the requirements that cannot all hold.
+    :param requirement: what was required of it (``tflite-support>=0.4.2``); for a conflict
+        the requirements that cannot all hold; for a version's own metadata (Requires-Python,
+        unreadable) that version (``numba 0.53``).
     :param chain: from a requested project down to the requirement, e.g.
         ``("tflite-model-maker 0.4.3", "tflite-support>=0.4.2")``.
     :param versions: versions of the requested project that this blocks, newest first.
