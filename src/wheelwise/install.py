@@ -124,8 +124,12 @@ def install(
         with _terminate_as_interrupt():
             _run([python, "-m", "venv", str(staging)], output, "creating the virtual environment failed")
             requirements = staging / "wheelwise-requirements.txt"
-            requirements.write_text("\n".join(plan.pins()) + "\n", encoding="utf-8")
-            pip = [str(venv_python(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", *plan.pip_args(), "-r", str(requirements)]
+            # every pin with its hashes; the index options go on pip's command line as the user gave them
+            requirements.write_text(plan.requirements_text(index=False), encoding="utf-8")
+            pip = [
+                str(venv_python(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+                "--require-hashes", *plan.pip_args(), "-r", str(requirements),
+            ]
             _run(pip, output, "pip could not install the plan")
             _relocate(staging, venv)
             if exists:

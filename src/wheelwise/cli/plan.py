@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..errors import BadInputError
 from ..facts import HostFacts, collect
 from ..index import PackageIndex
 from ..knowledge import ACCELERATORS, FRAMEWORKS, load
-from ..plan import Plan, candidate_stacks, choose_accelerator, make_plan
+from ..plan import CREDENTIALS_NOTE, Plan, candidate_stacks, choose_accelerator, make_plan
 from ..target import Target, host_target, parse_python, parse_target
 from .options import add_index_options, index_settings
 from .render import console, print_json
@@ -75,6 +76,8 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
 
     plan = make_plan(open_index, knowledge, args.framework, accelerator, target, platform, stacks=stacks)
     plan.index_args = pip_index_args(args)
+    # the venv must be made with the interpreter the pins are for
+    plan.python = str(facts.get("interpreter", "executable")) if facts is not None else f"python{target.python_str}"
     return plan, facts
 
 
@@ -103,16 +106,31 @@ def run(args: argparse.Namespace) -> int:
     if args.python and args.target != "host":
         raise BadInputError("--python chooses the host interpreter; it cannot be combined with -t", hint="drop one of them")
     plan, _ = build_plan(args, args.target, args.python_version)
+    written: list[Path] = []
     if args.out and plan.ok:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "requirements.txt").write_text(plan.requirements_text(), encoding="utf-8")
-        (out / "pylock.toml").write_text(plan.pylock_text(), encoding="utf-8")
+        # both files are made (and the lock validated) before either is written
+        texts = {"requirements.txt": plan.requirements_text(), "pylock.toml": plan.pylock_text()}
+        written = _write(Path(args.out), texts)
     if args.json:
-        print_json({"plan": plan.to_dict(), "written": [str(Path(args.out) / n) for n in ("requirements.txt", "pylock.toml")] if args.out and plan.ok else []})
+        print_json({"plan": plan.to_dict(args.out if written else None), "written": [str(p) for p in written]})
     else:
-        render(plan, args.out)
+        render(plan, args.out if written else None)
     return 0 if plan.ok else 1
+
+
+def _write(out: Path, texts: dict[str, str]) -> list[Path]:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in texts.items():
+            path = out / name
+            partial = out / f".{name}.wheelwise-{os.getpid()}"
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+            paths.append(path)
+    except OSError as exc:
+        raise BadInputError(f"cannot write into {out}: {exc.strerror}", hint="choose another --out directory") from exc
+    return paths
 
 
 def render(plan: Plan, out_dir: str | None = None) -> None:
@@ -120,6 +138,8 @@ def render(plan: Plan, out_dir: str | None = None) -> None:
     out.print(f"wheelwise plan: {plan.framework} with {plan.accelerator} on {escape(plan.target.label)}")
     if not plan.ok:
         out.print(f"[bold red]✗[/] {escape(plan.reason or 'nothing installs')}")
+        if plan.fix:
+            out.print(f"  fix: {escape(plan.fix)}")
         for stack, cell in plan.tried:
             for blocker in cell.blockers:
                 out.print(f"  {escape(stack.id)}: {escape(blocker.project)} — {escape(blocker.reason)}: {escape(blocker.detail or '')}")
@@ -136,7 +156,16 @@ def render(plan: Plan, out_dir: str | None = None) -> None:
     for line in plan.pins():
         out.print(f"  {escape(line)}")
     out.print("\ncommands:")
-    for command in plan.commands():
+    for command in plan.commands(out_dir):
         out.print(f"  [bold]{escape(command)}[/]")
     if out_dir:
-        out.print(f"\nwrote {escape(str(Path(out_dir) / 'requirements.txt'))} and {escape(str(Path(out_dir) / 'pylock.toml'))}")
+        out.print("or, for the install step:")
+        for command in plan.other_commands(out_dir):
+            note = "  [dim](pip 26.1 or newer)[/]" if command.startswith("python -m pip") else ""
+            out.print(f"  [bold]{escape(command)}[/]{note}")
+        out.print(f"\nwrote {escape(str(Path(out_dir) / 'requirements.txt'))} and {escape(str(Path(out_dir) / 'pylock.toml'))}"
+                  " (every pin with its sha256)")
+    else:
+        out.print("[dim]--out DIR writes requirements.txt with every file's hash and pylock.toml, for a hash-checked install[/]")
+    if plan.credentials_hidden:
+        out.print(f"[dim]{escape(CREDENTIALS_NOTE)}[/]")

@@ -96,6 +96,7 @@ class PackageIndex:
         self._flights: dict[str, _Flight] = {}
         self._index_urls: list[str] | None = None
         self._find_links: list[DistFile] | None = None
+        self._listed_by: dict[str, str] = {}
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
 
@@ -201,8 +202,20 @@ class PackageIndex:
         normalized = canonicalize_name(name)
         return self._once(f"page:{normalized}", lambda: self._project(normalized))
 
+    def index_of(self, file: DistFile) -> str | None:
+        """The index (base URL) whose page listed *file* first; ``None`` for a find-links file.
+
+        Known once the file's project page was read (:meth:`project`).
+        """
+        with self._lock:
+            return self._listed_by.get(file.filename)
+
     def _project(self, name: str) -> ProjectPage:
-        pages = [self._index_page(url.rstrip("/") + f"/{name}/", name) for url in self.index_urls()]
+        urls = self.index_urls()
+        pages = [self._index_page(url.rstrip("/") + f"/{name}/", name) for url in urls]
+        with self._lock:
+            for url, page in reversed(list(zip(urls, pages, strict=True))):  # the first listing wins, as in merge_pages
+                self._listed_by.update(dict.fromkeys((f.filename for f in page.files), url))
         links = [f for f in self._find_links_files() if f.name == name]
         if links:
             pages.append(ProjectPage(name=name, url="find-links", files=tuple(links)))  # type: ignore[arg-type]

@@ -74,6 +74,8 @@ class DistFile:
     yanked: str | None = None
     core_metadata: CoreMetadata = False
     size: int | None = None
+    #: PEP 700 ``upload-time`` (ISO 8601), as the page gives it
+    upload_time: str | None = None
 
     def __post_init__(self) -> None:
         # A big page lists tens of thousands of files (slots, and one copy of each
@@ -115,6 +117,8 @@ class DistFile:
             data["core_metadata"] = dict(self.core_metadata) if isinstance(self.core_metadata, Mapping) else True
         if self.size is not None:
             data["size"] = self.size
+        if self.upload_time is not None:
+            data["upload_time"] = self.upload_time
         return data
 
     @classmethod
@@ -390,6 +394,7 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
         url, fragment_hashes = _hashes_from_fragment(urllib.parse.urljoin(page_url, str(raw["url"])))
         metadata = raw.get("core-metadata", raw.get("dist-info-metadata", False))
         size = raw.get("size")
+        uploaded = raw.get("upload-time")
         files.append(
             DistFile(
                 filename=filename,
@@ -398,7 +403,8 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
                 requires_python=raw.get("requires-python") or None,
                 yanked=_json_yanked(raw.get("yanked", False)),
                 core_metadata=_json_metadata(metadata),
-                size=size if isinstance(size, int) else None,
+                size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+                upload_time=uploaded if isinstance(uploaded, str) else None,
             )
         )
     return files

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-__all__ = ["is_file_url", "origin", "path_to_url", "redact", "to_url", "url_to_path"]
+__all__ = ["is_file_url", "origin", "path_to_url", "public_url", "redact", "to_url", "url_to_path"]
 
 
 def redact(url: str) -> str:
@@ -24,6 +25,24 @@ def redact(url: str) -> str:
     user, sep, _password = userinfo.partition(":")
     shown = f"{user}:****" if sep else "****"
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+
+
+#: query parameters that carry a secret (a token in the index URL), by name
+_SECRET_PARAM = re.compile(r"token|key|secret|passw|pwd|auth|sig|credential|session", re.IGNORECASE)
+
+
+def public_url(url: str) -> str:
+    """*url* as it may be written down: no userinfo, no secret-bearing query parameters.
+
+    For files that others read (lock files, printed commands): pip and uv take
+    credentials for a host from ``~/.netrc`` or a keyring instead.
+    """
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = urllib.parse.urlencode(
+        [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if not _SECRET_PARAM.search(k)]
+    )
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def is_file_url(url: str) -> bool:
