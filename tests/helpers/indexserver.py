@@ -186,6 +186,10 @@ class IndexServer:
                 }
                 if f.requires_python:
                     entry["requires-python"] = f.requires_python
+                if f.content is not None:
+                    entry["size"] = len(f.content)
+                if f.upload_time:
+                    entry["upload-time"] = f.upload_time
                 if f.yanked is not None:
                     entry["yanked"] = f.yanked or True
                 if self.pep658 and f.metadata is not None:

@@ -10,7 +10,7 @@ import tarfile
 import zipfile
 from collections.abc import Iterable, Mapping
 
-__all__ = ["make_metadata", "make_sdist", "make_wheel", "wheel_filename"]
+__all__ = ["installed_wheel", "make_metadata", "make_sdist", "make_wheel", "wheel_filename"]
 
 
 def make_metadata(
@@ -109,3 +109,27 @@ def make_sdist(
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def installed_wheel(project: str) -> tuple[str, bytes]:
+    """A wheel of a distribution installed in the tests' own environment, repacked from its files.
+
+    For giving a fresh venv a newer pip without an index (the venv module bundles an older one).
+    """
+    import importlib.metadata  # noqa: PLC0415 - only this helper needs it
+
+    dist = importlib.metadata.distribution(project)
+    buffer = io.BytesIO()
+    skip = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        record = []
+        for path in dist.files or []:
+            name = path.as_posix()
+            if name.startswith("..") or "__pycache__" in name or path.name in skip:
+                continue
+            data = path.locate().read_bytes()
+            zf.writestr(name, data)
+            record.append(_record_line(name, data))
+        dist_info = f"{project}-{dist.version}.dist-info"
+        zf.writestr(f"{dist_info}/RECORD", "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n")
+    return wheel_filename(project, dist.version), buffer.getvalue()
