@@ -21,8 +21,11 @@ from packaging.pylock import Pylock
 from packaging.version import Version
 
 from wheelwise.cli import main
+from wheelwise.errors import IndexFetchError
+from wheelwise.index import IndexSettings, PackageIndex
 from wheelwise.index.urls import public_url
-from wheelwise.lockfile import LockedFile, LockedPin, LockError, pylock, pylock_text
+from wheelwise.lockfile import LockedFile, LockedPin, LockError, lock_pins, pylock, pylock_text
+from wheelwise.resolve import Candidate
 from wheelwise.target import parse_target
 
 if sys.version_info >= (3, 11):
@@ -272,3 +275,31 @@ def test_an_invalid_lock_is_never_produced() -> None:
     target = parse_target("linux-x86_64", (3, 12))
     with pytest.raises(LockError, match="not consistent with package name"):
         pylock([_pin("numpy-2.1.3-cp312-cp312-manylinux_2_28_x86_64.whl", "scipy")], target)
+
+
+def test_a_file_the_page_gives_no_hash_for_is_hashed_by_download(index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index_server.mode = "html"
+    jax, jaxlib = make_wheel("jax", "0.4.99", requires_dist=["jaxlib==0.4.99"]), make_wheel("jaxlib", "0.4.99", filler=50_000)
+    index_server.add_wheel(wheel_filename("jax", "0.4.99"), jax)
+    index_server.add_wheel(wheel_filename("jaxlib", "0.4.99"), jaxlib, sha256="")  # listed without a hash
+    out = tmp_path / "out"
+    assert main(["plan", "jax", "--accelerator", "cpu", "-i", index_server.url, "--out", str(out)]) == 0
+    hashes = {p.name: (p.wheels or [])[0].hashes["sha256"] for p in read_lock(out / "pylock.toml").packages}
+    assert hashes == {"jax": hashlib.sha256(jax).hexdigest(), "jaxlib": hashlib.sha256(jaxlib).hexdigest()}
+    whole = [r.path for r in index_server.requests(r"\.whl$") if r.range is None and r.method == "GET"]
+    assert whole == ["/files/jaxlib-0.4.99-py3-none-any.whl"]  # only the file without a hash is read
+
+
+def test_hashing_is_bounded(index_server: IndexServer, tmp_path: Path) -> None:
+    index_server.add_wheel(wheel_filename("jaxlib", "0.4.99"), make_wheel("jaxlib", "0.4.99", filler=50_000), sha256="")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / wheel_filename("jax", "0.4.99")).write_bytes(make_wheel("jax", "0.4.99", filler=50_000))
+    settings = IndexSettings(index_url=index_server.url, find_links=(links.as_uri(),))
+    with PackageIndex(settings) as index:
+        for name in ("jax", "jaxlib"):
+            (file,) = index.project(name).files
+            with pytest.raises(IndexFetchError, match="40000"):  # exit 3, naming the file and the bound
+                lock_pins(index, {name: Candidate(name, file.version, file=file)}, limit=40_000)
+            (pin,) = lock_pins(index, {name: Candidate(name, file.version, file=file)})
+            assert pin.file.size is not None and pin.file.size > 50_000
