@@ -226,3 +226,56 @@ def test_html_report_in_headless_chromium(server: IndexServer, tmp_path: Path) -
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1100,900", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 5_000
+
+
+def test_public_api_checks_without_printing(server: IndexServer, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import wheelwise
+    from wheelwise.index import IndexSettings
+
+    settings = IndexSettings(index_url=server.url)
+    report = wheelwise.check(["app"], ["macos-arm64", "linux-x86_64"], ["3.12"], settings=settings, cache_dir=tmp_path)
+    assert isinstance(report, wheelwise.CheckReport)
+    assert [(c.target.label, c.verdict) for c in report.cells] == [
+        ("macos-arm64@14 / 3.12", "ok"), ("linux-x86_64@2.28 / 3.12", "blocked")]
+    assert report.cells[1].blockers[0].project == "plugin"
+    assert report.to_dict()["cells"][1]["blockers"][0]["reason"] == "platform"
+    matches = wheelwise.explain("ImportError: numpy.core.multiarray failed to import")
+    assert all(isinstance(m, wheelwise.Match) for m in matches)
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(wheelwise.WheelwiseError):
+        wheelwise.check(["app"], ["no-such-os"], settings=settings, cache_dir=tmp_path)
+
+
+def test_doctor_and_verify_formats(tmp_path: Path) -> None:
+    facts = Path(__file__).parent / "data" / "facts"
+    sample = sorted(facts.glob("*.json"))[0]
+    markdown = _run("doctor", "--facts", str(sample), "--format", "markdown")
+    assert markdown.returncode in (0, 1) and markdown.stdout.startswith(b"## wheelwise doctor")
+    page = tmp_path / "doctor.html"
+    done = _run("doctor", "--facts", str(sample), "--format", "html", "-o", str(page))
+    assert done.returncode in (0, 1) and "<h1>wheelwise doctor</h1>" in page.read_text(encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    github = _run("doctor", "--facts", str(sample), "--format", "github", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    failing = github.returncode == 1
+    assert ("::error " in github.stdout.decode()) == failing
+    assert summary.read_text(encoding="utf-8").startswith("## wheelwise doctor")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str) -> None:
+    done = _run("completion", shell)
+    assert done.returncode == 0
+    script = done.stdout.decode()
+    words = ("-l format", "-l fail-on") if shell == "fish" else ("--format", "--fail-on")
+    assert all(w in script for w in words) and "macos-arm64" in script
+    runner = shutil.which(shell)
+    if shell == "bash" and runner:
+        # the script, asked as bash asks it, completes a subcommand, an option and a value
+        probe = (script + '\nCOMP_WORDS=(wheelwise ch); COMP_CWORD=1; _wheelwise; echo "${COMPREPLY[*]}"'
+                 '\nCOMP_WORDS=(wheelwise check --fail); COMP_CWORD=2; _wheelwise; echo "${COMPREPLY[*]}"'
+                 '\nCOMP_WORDS=(wheelwise check -t mac); COMP_CWORD=3; _wheelwise; echo "${COMPREPLY[*]}"')
+        out = subprocess.run([runner, "-c", probe], capture_output=True, check=True).stdout.decode().splitlines()
+        assert out == ["check", "--fail-on", "macos-arm64 macos-x86_64"]
+    elif runner:
+        flag = "-n" if shell == "zsh" else "--no-execute"
+        subprocess.run([runner, flag, "-c", script], check=True)

@@ -11,14 +11,15 @@ from typing import TextIO
 from rich.markup import escape
 from rich.table import Table
 
-from ..check import Cell, CheckReport, check
+from .. import api
+from ..api import matrix
+from ..check import Cell, CheckReport
 from ..errors import BadInputError
 from ..index import PackageIndex, load_pip_settings
 from ..index.urls import redact
-from ..knowledge import load_constraints
 from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
 from ..resolve import DEFAULT_MAX_ROUNDS
-from ..target import PRESETS, Target, host_target, parse_python, parse_target
+from ..target import PRESETS, Target
 from .github import append_summary, workflow_commands
 from .html import check_html
 from .markdown import check_markdown
@@ -112,22 +113,7 @@ def gather(args: argparse.Namespace) -> RequirementSet:
 
 def targets(args: argparse.Namespace) -> list[Target]:
     """The matrix: every -t with every -p (defaults: host, and the host's Python)."""
-    pythons: list[tuple[int, int]] = []
-    for text in args.python_version:
-        pythons += [p for p in parse_python(text) if p not in pythons]
-    names = args.target or ["host"]
-    wants_host = any(n.strip().lower() == "host" for n in names)
-    # the interpreter is only run when its tags or (given by --python) its version are needed
-    host = host_target(args.python) if wants_host or (not pythons and args.python) else None
-    default = host.python if host else (sys.version_info[0], sys.version_info[1])
-    cells: list[Target] = []
-    for name in names:
-        if name.strip().lower() == "host":
-            assert host is not None
-            cells += [host.with_python(p) for p in pythons] if pythons else [host]
-        else:
-            cells += [parse_target(name, python) for python in pythons or [default]]
-    return list(dict.fromkeys(cells))
+    return matrix(args.target, args.python_version, args.python)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,11 +126,10 @@ def run(args: argparse.Namespace) -> int:
         find_links=wanted.find_links,
         no_index=True if wanted.no_index else None,
     )
-    rules = () if args.no_knowledge else load_constraints()
     label = f"checking {len(cells)} cell{'s' if len(cells) != 1 else ''}"
     with progress(label) as state, open_index(args, progress=state.hook, settings=settings) as index:
-        report = check(index, cells, wanted.requirements, wanted.constraints, rules,
-                       nearest=not args.no_nearest, max_rounds=args.max_rounds)
+        report = api.check(wanted.requirements, cells, constraints=wanted.constraints, index=index,
+                           knowledge=not args.no_knowledge, nearest=not args.no_nearest, max_rounds=args.max_rounds)
         if style().verbose:
             _fetch_summary(index)
     if args.write_pins:

@@ -16,7 +16,7 @@ from ..check import CheckReport
 from ..errors import BadInputError
 from .words import blocker_lines
 
-__all__ = ["append_summary", "workflow_commands"]
+__all__ = ["append_summary", "workflow_command", "workflow_commands"]
 
 
 def _data(text: str) -> str:
@@ -27,7 +27,8 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _command(kind: str, message: str, title: str, where: tuple[str, int | None] | None) -> str:
+def workflow_command(kind: str, message: str, title: str, where: tuple[str, int | None] | None = None) -> str:
+    """One ``::error``/``::warning`` workflow command, its message and properties escaped."""
     props = [f"title={_property(title)}"]
     if where is not None:
         props.insert(0, f"file={_property(where[0])}")
@@ -48,13 +49,13 @@ def workflow_commands(report: CheckReport) -> Iterator[str]:
             lines = blocker_lines(blocker, cell.target)
             message = "\n".join("".join(text for _, text in line) for line in lines)
             root = blocker.chain[0].split(" ")[0] if blocker.chain else blocker.project
-            yield _command("error", message, f"{title}: {cell.verdict}", asked.get(root))
+            yield workflow_command("error", message, f"{title}: {cell.verdict}", asked.get(root))
         if cell.verdict == "unknown" and not cell.blockers:
-            yield _command("error", "the resolver could not decide", title, None)
+            yield workflow_command("error", "the resolver could not decide", title, None)
         for item in cell.build:
-            yield _command("warning", f"needs {item.filename} built from source", title, asked.get(item.filename.split("-")[0]))
+            yield workflow_command("warning", f"needs {item.filename} built from source", title, asked.get(item.filename.split("-")[0]))
         for warning in cell.warnings:
-            yield _command("warning", warning, title, None)
+            yield workflow_command("warning", warning, title, None)
 
 
 def append_summary(markdown: str, environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
