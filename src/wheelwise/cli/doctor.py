@@ -17,6 +17,7 @@ from .github import append_summary, workflow_command
 from .html import doctor_html
 from .markdown import doctor_markdown
 from .output import add_output_options, destination, output_format
+from .progress import progress
 from .render import console, print_json
 
 __all__ = ["register"]
@@ -51,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     if args.facts and (args.python or args.collect):
         raise BadInputError("--facts analyses saved facts; it cannot be combined with --python or --collect")
-    data = load_facts(args.facts) if args.facts else collect(args.python)
+    if args.facts:
+        data = load_facts(args.facts)
+    else:
+        with progress(f"examining {args.python or 'this Python'}"):
+            data = collect(args.python)
     if args.collect:
         json.dump(data, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
