@@ -46,8 +46,10 @@ def serve_jax_split(server: IndexServer, links: Path) -> str:
     server.add_wheel(
         wheel_filename("jax", "0.4.99"), make_wheel("jax", "0.4.99", requires_dist=["jaxlib==0.4.99"]), upload_time=UPLOADED
     )
+    # a third level, behind a marker: pip's --require-hashes fails unless the whole closure is pinned
+    server.add_wheel(wheel_filename("ml-dtypes", "0.5.1"), make_wheel("ml-dtypes", "0.5.1"))
     links.mkdir()
-    jaxlib = make_wheel("jaxlib", "0.4.99", filler=300_000)
+    jaxlib = make_wheel("jaxlib", "0.4.99", filler=300_000, requires_dist=["ml-dtypes>=0.5; python_version >= '3.8'"])
     (links / wheel_filename("jaxlib", "0.4.99")).write_bytes(jaxlib)
     return hashlib.sha256(jaxlib).hexdigest()
 
@@ -69,10 +71,15 @@ def test_files_carry_the_users_index_and_every_hash(index_server: IndexServer, t
     options = [line for line in lines if line.startswith("--")]
     assert options == ["--only-binary :all:", f"--index-url {index_server.url}", f"--find-links {links.as_uri()}"]
     pins = [line.split() for line in lines if not line.startswith(("#", "--"))]
-    assert pins == [["jax==0.4.99", f"--hash=sha256:{jax_sha}"], ["jaxlib==0.4.99", f"--hash=sha256:{jaxlib_sha}"]]
+    dtypes_sha = hashlib.sha256(index_server.files[wheel_filename("ml-dtypes", "0.5.1")].content or b"").hexdigest()
+    assert pins == [
+        ["jax==0.4.99", f"--hash=sha256:{jax_sha}"],
+        ["jaxlib==0.4.99", f"--hash=sha256:{jaxlib_sha}"],
+        ["ml-dtypes==0.5.1", f"--hash=sha256:{dtypes_sha}"],
+    ]
 
     lock = read_lock(out / "pylock.toml")
-    jax, jaxlib = lock.packages
+    jax, jaxlib, _ = lock.packages
     assert (jax.name, jax.version, jax.index) == ("jax", Version("0.4.99"), index_server.url)
     (jax_wheel,) = jax.wheels or []
     assert jax_wheel.hashes == {"sha256": jax_sha} and jax_wheel.size == len(index_server.files[jax_wheel.filename].content or b"")
@@ -94,7 +101,10 @@ def test_without_out_the_commands_name_no_file(index_server: IndexServer, tmp_pa
     code = main(["plan", "jax", "--accelerator", "cpu", "-i", index_server.url, "-f", str(links)])
     out = capsys.readouterr().out
     assert code == 0 and "requirements.txt" not in out.replace("--out DIR writes requirements.txt", "")
-    install = f"python -m pip install --only-binary :all: --index-url {index_server.url} --find-links {links.as_uri()} jax==0.4.99 jaxlib==0.4.99"
+    install = (
+        f"python -m pip install --only-binary :all: --index-url {index_server.url} --find-links {links.as_uri()}"
+        " jax==0.4.99 jaxlib==0.4.99 ml-dtypes==0.5.1"
+    )
     assert install in out
     assert not list(tmp_path.glob("*.txt")) and not list(tmp_path.glob("*.toml"))
 
@@ -111,7 +121,7 @@ def _bash(commands: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def _installed(venv: Path) -> dict[str, str]:
     code = "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
     found = json.loads(subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True).stdout)
-    return {k: v for k, v in found.items() if k in ("jax", "jaxlib")}
+    return {k: v for k, v in found.items() if k in ("jax", "jaxlib", "ml-dtypes", "ml_dtypes")}
 
 
 def test_pip_and_uv_install_exactly_what_plan_prints(index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,7 +133,7 @@ def test_pip_and_uv_install_exactly_what_plan_prints(index_server: IndexServer, 
     make_venv, activate, pip_install, _verify = plan["commands"]
     uv_requirements, uv_lock, pip_lock = plan["other_commands"]
     assert "--require-hashes" in pip_install and "--require-hashes" in uv_requirements
-    wanted = {"jax": "0.4.99", "jaxlib": "0.4.99"}
+    wanted = {"jax": "0.4.99", "jaxlib": "0.4.99", "ml-dtypes": "0.5.1"}
 
     runs = {
         "pip-requirements": [make_venv, activate, pip_install],
