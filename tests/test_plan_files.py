@@ -24,9 +24,17 @@ from wheelwise.cli import main
 from wheelwise.errors import IndexFetchError
 from wheelwise.index import IndexSettings, PackageIndex
 from wheelwise.index.urls import public_url
-from wheelwise.lockfile import LockedFile, LockedPin, LockError, lock_pins, pylock, pylock_text
+from wheelwise.lockfile import (
+    LockedFile,
+    LockedPin,
+    LockError,
+    environment_marker,
+    lock_pins,
+    pylock,
+    pylock_text,
+)
 from wheelwise.resolve import Candidate
-from wheelwise.target import parse_target
+from wheelwise.target import Target, parse_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -313,3 +321,13 @@ def test_hashing_is_bounded(index_server: IndexServer, tmp_path: Path) -> None:
                 lock_pins(index, {name: Candidate(name, file.version, file=file)}, limit=40_000)
             (pin,) = lock_pins(index, {name: Candidate(name, file.version, file=file)})
             assert pin.file.size is not None and pin.file.size > 50_000
+
+
+def test_a_lock_for_a_real_mac_interpreter_states_its_floor_too() -> None:
+    """A host target carries the interpreter's own tags and markers (here as a Mac on 15 reports them)."""
+    mac = parse_target("macos-arm64@15", (3, 12))
+    host = Target("host", "macos", "arm64", None, (3, 12), host_tags=tuple(str(t) for t in mac.tags), host_markers=mac.markers)
+    marker, unstated = environment_marker(host, [_pin("numpy-2.1.3-cp312-cp312-macosx_14_0_arm64.whl").file])
+    assert unstated is None
+    assert not Marker(marker).evaluate(dict(parse_target("macos-arm64@13", (3, 12)).markers))
+    assert Marker(marker).evaluate(dict(parse_target("macos-arm64@14", (3, 12)).markers))

@@ -48,7 +48,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["HASH_LIMIT", "LockError", "LockedFile", "LockedPin", "lock_pins", "pylock", "pylock_text", "requirement_lines"]
+__all__ = [
+    "HASH_LIMIT", "LockError", "LockedFile", "LockedPin", "environment_marker", "lock_pins", "pylock", "pylock_text",
+    "requirement_lines",
+]
 
 #: the largest file wheelwise reads to hash it (CUDA wheels of torch and jaxlib pass 2 GiB)
 HASH_LIMIT = 8 << 30
@@ -214,8 +217,9 @@ def environment_marker(target: Target, files: Iterable[LockedFile]) -> tuple[str
     if floors:
         kind, version = max(floors)
         if kind == "macOS":
-            # the target's own marker environment knows the Darwin release of a macOS version
-            at_floor = Target(target.name, "macos", target.arch, version, target.python)
+            # a macOS target's marker environment knows the Darwin release of its version (the
+            # architecture does not change it; a preset's is taken, whatever a host reports)
+            at_floor = Target("macos-arm64", "macos", "arm64", version, target.python)
             parts.append(f"platform_release >= '{at_floor.markers['platform_release']}'")
         else:
             unstated = f"{kind} >= {version[0]}.{version[1]}"
