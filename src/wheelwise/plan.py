@@ -168,7 +168,8 @@ class Plan:
 
 #: where pip and uv users keep index credentials, since none are written
 #: (https://pip.pypa.io/en/stable/topics/authentication/, https://docs.astral.sh/uv/concepts/authentication/http/;
-#: verified 2026-11-22)
+#: verified 2026-11-22).  Not PIP_INDEX_URL with credentials: an index option inside a requirements
+#: file replaces the index URLs pip's session takes credentials from (pip 26.3, req/req_file.py).
 CREDENTIALS_NOTE = (
     "index credentials are not written: pip and uv read them from ~/.netrc (or $NETRC) "
     "or a keyring (--keyring-provider subprocess); uv also from 'uv auth login HOST'"
