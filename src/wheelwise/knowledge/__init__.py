@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import string
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
@@ -224,25 +225,45 @@ class Replacement(Cited):
 class Signature(Cited):
     """An error message wheelwise recognises.
 
-    :param pattern: compiled with ``re.MULTILINE``; matched against the log.
+    :param pattern: compiled with ``re.MULTILINE``; matched against the log
+        near an occurrence of one of *keys*.  Its named groups fill the
+        ``{name}`` placeholders of *title*, *cause* and *fix*.
+    :param keys: lower-case literal text every match contains (one of them):
+        the pattern only runs where a key occurs, which keeps matching linear.
     :param title: what happened, one line.
     :param cause: why.
     :param fix: what to do, in words.
     :param commands: shell commands that fix it, where there are any.
     :param context: host facts worth adding when run on the affected machine
-        (``rosetta``, ``arch``, ``python``, ``nvidia``).
+        (``rosetta``, ``arch``, ``python``, ``nvidia``, ``cpu``).
+    :param severity: ``error``, ``warning`` or ``notice`` (harmless).
+    :param os: the operating systems the cause is possible on (empty: any);
+        the signature is dropped when the log or the host says another.
+    :param machine: the hardware architectures the cause is possible on.
+    :param unless: ids of more specific signatures this one yields to.
     """
 
     pattern: re.Pattern[str] = re.compile("")
+    keys: tuple[str, ...] = ()
     title: str = ""
     cause: str = ""
     fix: str = ""
     commands: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    severity: str = "error"
+    os: tuple[str, ...] = ()
+    machine: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+    @staticmethod
+    def render(template: str, values: Mapping[str, str]) -> str:
+        """*template* with the matched values in its placeholders (``?`` for a group that did not take part)."""
+        return template.format_map(_Values(values)) if "{" in template else template
 
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
+            "severity": self.severity,
             "title": self.title,
             "cause": self.cause,
             "fix": self.fix,
@@ -250,6 +271,11 @@ class Signature(Cited):
             "sources": list(self.sources),
             "verified": self.verified,
         }
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,7 +457,27 @@ def _replacement(e: _Entry) -> Replacement:
     )
 
 
-_CONTEXTS = ("rosetta", "arch", "python", "nvidia")
+_CONTEXTS = ("rosetta", "arch", "python", "nvidia", "cpu")
+_SEVERITIES = ("error", "warning", "notice")
+_OSES = ("linux", "macos", "windows")
+#: a character class, to tell "anything" classes ([^x], [\s\S]) from narrow ones ([\w.+-])
+_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+#: a repeat without bound of "anything": its work would grow with the length of a line
+_UNBOUNDED = re.compile(r"(?<!\\)(?:\.|\\S|\\D|\\W|\x00)(?:[*+]|\{\d*,\})")
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    def token(m: re.Match[str]) -> str:
+        wide = m.group().startswith("[^") or ("\\s" in m.group() and "\\S" in m.group())
+        return "\x00" if wide else "c"
+
+    bad = _UNBOUNDED.search(_CLASS.sub(token, text))
+    if bad is not None:
+        raise ValueError("a repeat of any character without bound; use a bounded repeat such as {0,300}")
+    pattern = re.compile(text, re.MULTILINE)
+    if pattern.search("") is not None:
+        raise ValueError("it matches empty text")
+    return pattern
 
 
 def _signature(e: _Entry) -> Signature:
@@ -439,14 +485,34 @@ def _signature(e: _Entry) -> Signature:
     for c in context:
         if c not in _CONTEXTS:
             raise e.fail(f"context {c!r} is not one of {', '.join(_CONTEXTS)}")
+    pattern = e.parse("pattern", _pattern)
+    texts = {field: e.text(field) for field in ("title", "cause", "fix")}
+    for field, template in texts.items():
+        for _, name, _, _ in string.Formatter().parse(template):
+            if name is not None and name not in pattern.groupindex:
+                raise e.fail(f"'{field}' names {{{name}}}, which the pattern has no group for")
+    keys = e.texts("keys")
+    for key in keys:
+        if key != key.lower():
+            raise e.fail(f"key {key!r} must be lower case (keys are found in the lower-cased log)")
+    oses = e.texts("os", required=False)
+    for name in oses:
+        if name not in _OSES:
+            raise e.fail(f"os {name!r} is not one of {', '.join(_OSES)}")
+    severity = e.data.get("severity", "error")
+    if severity not in _SEVERITIES:
+        raise e.fail(f"'severity' = {severity!r} is not one of {', '.join(_SEVERITIES)}")
     return Signature(
         **e.cited(),
-        pattern=e.parse("pattern", lambda p: re.compile(p, re.MULTILINE)),
-        title=e.text("title"),
-        cause=e.text("cause"),
-        fix=e.text("fix"),
+        pattern=pattern,
+        keys=keys,
+        **texts,
         commands=e.texts("commands", required=False),
         context=context,
+        severity=severity,
+        os=oses,
+        machine=e.texts("machine", required=False),
+        unless=e.texts("unless", required=False),
     )
 
 
@@ -498,6 +564,11 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         replacements=get("replacements.toml", "replacement", _replacement),
         signatures=get("signatures.toml", "signature", _signature),
     )
+    ids = {sig.id for sig in knowledge.signatures}
+    for sig in knowledge.signatures:
+        for other in sig.unless:
+            if other not in ids:
+                raise KnowledgeError(f"signatures.toml ({sig.id}): 'unless' names {other!r}, which no signature has as id")
     covered = {c.project for c in knowledge.coverage}
     for rule in knowledge.constraints:
         if canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
