@@ -21,19 +21,19 @@ from __future__ import annotations
 import dataclasses
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from .facts import HostFacts
 from .knowledge import Signature
 
-__all__ = ["MAX_TEXT", "Host", "Match", "Report", "explain", "find", "host_context", "log_host", "read", "select"]
+__all__ = ["MAX_TEXT", "Host", "LogText", "Match", "Report", "explain", "find", "host_context", "log_host", "read", "read_stream", "select"]
 
 #: a log longer than this is read from its end, where errors are
 MAX_TEXT = 32 * 1024 * 1024
 #: the most characters one signature's match may span on either side of its key
 SPAN = 1024
 #: how far past a key occurrence one regex run reaches (further occurrences are covered by it)
-STRIDE = 4096
+STRIDE = 64 * 1024
 #: characters of context an excerpt keeps before and after the match
 _BEFORE, _AFTER = 160, 240
 
@@ -106,12 +106,59 @@ class Report:
     first_line: int = 1
 
 
-def read(text: str, signatures: Sequence[Signature], host: Host | None = None) -> Report:
+@dataclasses.dataclass(frozen=True)
+class LogText:
+    """The part of a log explain reads: its end, at most :data:`MAX_TEXT` bytes.
+
+    :param skipped: bytes of the log's beginning that were not read (0: all of it was).
+    :param first_line: the line number, in the whole log, of the first line of *text*.
+    """
+
+    text: str
+    size: int
+    skipped: int = 0
+    first_line: int = 1
+
+
+_CHUNK = 1 << 20
+
+
+def read_stream(stream: BinaryIO, limit: int = MAX_TEXT) -> LogText:
+    """Read a log from *stream* keeping only its last *limit* bytes (from a line start).
+
+    Lines in the part dropped are counted, so line numbers stay those of the whole log;
+    memory stays bounded by *limit* however long the log is.
+    """
+    kept = bytearray()
+    size = skipped = lines = 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        kept += chunk
+        if len(kept) > limit + _CHUNK:
+            drop = len(kept) - limit
+            lines += kept.count(b"\n", 0, drop)
+            skipped += drop
+            del kept[:drop]
+    if len(kept) > limit:
+        drop = len(kept) - limit
+        lines += kept.count(b"\n", 0, drop)
+        skipped += drop
+        del kept[:drop]
+    if skipped:
+        newline = kept.find(b"\n", 0, 64 * 1024)  # start at a whole line where one is near
+        if newline != -1:
+            lines += 1
+            skipped += newline + 1
+            del kept[: newline + 1]
+    return LogText(kept.decode("utf-8", errors="replace"), size, skipped, lines + 1)
+
+
+def read(text: str, signatures: Sequence[Signature], host: Host | None = None, *, first_line: int = 1) -> Report:
     """Bound *text*, find the signatures in it and keep those the evidence allows."""
-    skipped, first_line = 0, 1
+    skipped = 0
     if len(text) > MAX_TEXT:
         skipped = len(text) - MAX_TEXT
-        first_line = text.count("\n", 0, skipped) + 1
+        first_line += text.count("\n", 0, skipped)
         text = text[skipped:]
     evidence = log_host(text).merged(host or Host())
     matches = select(find(text, signatures, first_line=first_line), evidence)
