@@ -114,6 +114,21 @@ def test_a_metal_release_newer_than_the_knowledge_is_compatibility_unknown() -> 
     assert unknown.status is Status.WARN and "compatibility unknown" in unknown.title
 
 
+def test_jax_metal_installed_is_called_a_dead_end_with_alternatives() -> None:
+    data = json.loads((FACTS / "m1pro-native-tf-metal.json").read_text())
+    data["distributions"] += [
+        {"name": "jax", "version": "0.5.0", "requires": ["jaxlib<=0.5.0,>=0.5.0"]},
+        {"name": "jaxlib", "version": "0.5.0", "requires": []},
+        {"name": "jax-metal", "version": "0.1.1", "requires": ["jax>=0.4.34", "jaxlib>=0.4.34"]},
+    ]
+    report = diagnose(data, load())
+    dead = next(f for f in report.findings if f.check == "jax-metal-dead-end")
+    assert dead.status is Status.WARN and "jax-metal 0.1.1 is installed: a dead end" in dead.title
+    assert any("MLX" in d for d in dead.details) and "python -m pip uninstall -y jax-metal" in dead.fix
+    # the working pair breaks no rule; the plugin is still called out
+    assert not [f for f in report.findings if f.status is Status.FAIL]
+
+
 # -- binary headers: real files ---------------------------------------------------
 
 

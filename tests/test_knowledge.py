@@ -24,7 +24,12 @@ def test_every_shipped_entry_is_cited_and_dated() -> None:
 def test_stacks_cover_each_framework_and_accelerator() -> None:
     k = load()
     pairs = {(s.framework, s.accelerator) for s in k.stacks}
-    assert pairs >= {("tensorflow", "cpu"), ("tensorflow", "metal"), ("tensorflow", "cuda"), ("torch", "cpu"), ("torch", "mps"), ("torch", "cuda"), ("jax", "cpu"), ("jax", "cuda"), ("jax", "metal")}
+    assert pairs >= {("tensorflow", "cpu"), ("tensorflow", "metal"), ("tensorflow", "cuda"), ("torch", "cpu"), ("torch", "mps"), ("torch", "cuda"), ("jax", "cpu"), ("jax", "cuda")}
+    # jax-metal is a dead end, not a stack: plan says so and names what people use instead
+    assert ("jax", "metal") not in pairs
+    dead = k.dead_end("jax", "metal", "macos-arm64")
+    assert dead is not None and any("MLX" in a for a in dead.alternatives)
+    assert [str(r) for r in dead.last_working] == ["jax==0.5.0", "jaxlib==0.5.0", "jax-metal==0.1.1"]
     assert all(p in PRESETS for s in k.stacks for p in s.platforms)
     cuda = [s for s in k.stacks if s.accelerator == "cuda"]
     assert all(s.cuda is not None and k.driver_for(s.cuda) is not None for s in cuda)
@@ -33,7 +38,9 @@ def test_stacks_cover_each_framework_and_accelerator() -> None:
 def test_resolution_gets_only_narrowing_rules() -> None:
     rules = load_constraints()
     assert {r.id for r in rules} >= {"tensorflow-metal-1.2-needs-tf-below-2.20", "tensorflow-text-matches-tensorflow", "jax-metal-0.1.1-needs-jax-below-0.5.1"}
-    assert all(r.require is not None or r.forbid is not None for r in rules)
+    assert all(r.require is not None or r.forbid is not None or r.needs is not None for r in rules)
+    assert "jax-needs-jaxlib" in {r.id for r in rules}
+    assert not any(r.macos is not None for r in rules)
 
 
 def test_templated_requirement_follows_the_triggering_version() -> None:

@@ -106,6 +106,7 @@ def diagnose(data: Mapping[str, Any], knowledge: Knowledge) -> Report:
         _extensions,
         _framework_pairs,
         _constraints,
+        _dead_ends,
         _replacements,
         _accelerators,
         _broken_requirements,
@@ -342,6 +343,27 @@ def _constraints(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
                 f"{cover.project} {version} is newer than wheelwise's knowledge ({cover.through}): compatibility unknown",
                 details=(cover.summary,),
                 sources=cover.sources,
+            )
+
+
+def _dead_ends(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    """An installed plugin of a path that no longer works (jax-metal): say so, with what to use instead."""
+    if not facts.collected:
+        return
+    for dead in knowledge.dead_ends:
+        plugins = [r.name for r in dead.last_working if canonicalize_name(r.name) not in (dead.framework, f"{dead.framework}lib")]
+        for name in plugins:
+            version = facts.version_of(name)
+            if version is None:
+                continue
+            yield Finding(
+                "frameworks",
+                dead.id,
+                Status.WARN,
+                f"{name} {version} is installed: a dead end for {dead.framework} on this Mac's GPU",
+                details=(dead.summary, "alternatives: " + "; ".join(dead.alternatives)),
+                fix=(f"python -m pip uninstall -y {name}", "python -m pip install " + " ".join(f"'{r}'" for r in dead.last_working) + "  # only to keep the last working set"),
+                sources=dead.sources,
             )
 
 

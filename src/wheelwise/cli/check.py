@@ -243,7 +243,7 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
     for rule in cell.knowledge:
         if rule.sources[0] in cited:
             continue
-        printer(f"  knowledge: {escape(rule.summary)}; applied {escape(rule.describe_effect())}")
+        printer(f"  knowledge: {escape(rule.summary)}; applied {escape(rule.describe_effect(cell.version_of(rule.when.name)))}")
         printer(f"    source: {escape(rule.sources[0])} (verified {escape(rule.verified)})")
     for blocker in cell.blockers:
         lines = _blocker_lines(blocker, cell.target)

@@ -47,6 +47,7 @@ __all__ = [
     "FRAMEWORKS",
     "Constraint",
     "Coverage",
+    "DeadEnd",
     "DriverNeed",
     "Knowledge",
     "PipNeed",
@@ -124,8 +125,11 @@ class Constraint(Cited):
     def applies_to(self, name: str, version: Version) -> bool:
         return canonicalize_name(self.when.name) == canonicalize_name(name) and self.when.specifier.contains(version, prereleases=True)
 
-    def describe_effect(self) -> str:
+    def describe_effect(self, version: Version | None = None) -> str:
+        """What the rule asks, with its template filled in for the *version* of *when* it applied to."""
         if self.require is not None:
+            if version is not None:
+                return f"{self.required(version)} with {canonicalize_name(self.when.name)} {version}"
             return f"{self.require} when {self.when}"
         if self.forbid is not None:
             return f"no {self.forbid} with {self.when}"
@@ -133,11 +137,13 @@ class Constraint(Cited):
             return f"{self.needs} installed with {self.when}"
         return f"macOS {self.macos} for {self.when}"
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, version: Version | None = None) -> dict[str, object]:
+        """The rule as data; with *version*, ``applied`` says what it asked of that release."""
         return {
             "id": self.id,
             "when": str(self.when),
             "require": self.require,
+            "applied": self.describe_effect(version) if version is not None else None,
             "forbid": self.forbid,
             "needs": self.needs,
             "macos": None if self.macos is None else str(self.macos),
@@ -175,6 +181,21 @@ class Stack(Cited):
     cuda: Version | None = None
     releases: SpecifierSet = SpecifierSet()
     macos: Version | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadEnd(Cited):
+    """A framework x accelerator path that no longer works and is not offered as a stack.
+
+    :param last_working: the last set of requirements known to work, for those who must.
+    :param alternatives: what people move to instead.
+    """
+
+    framework: str = ""
+    accelerator: str = ""
+    platforms: tuple[str, ...] = ()
+    last_working: tuple[Requirement, ...] = ()
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,6 +306,7 @@ class Knowledge:
     constraints: tuple[Constraint, ...]
     coverage: tuple[Coverage, ...]
     stacks: tuple[Stack, ...]
+    dead_ends: tuple[DeadEnd, ...]
     python_support: tuple[PythonSupport, ...]
     platform_support: tuple[PlatformSupport, ...]
     pip_needs: tuple[PipNeed, ...]
@@ -295,6 +317,9 @@ class Knowledge:
     def covered_through(self, project: str) -> Coverage | None:
         name = canonicalize_name(project)
         return next((c for c in self.coverage if c.project == name), None)
+
+    def dead_end(self, framework: str, accelerator: str, platform: str | None) -> DeadEnd | None:
+        return next((d for d in self.dead_ends if (d.framework, d.accelerator) == (framework, accelerator) and platform in d.platforms), None)
 
     def driver_for(self, cuda: Version) -> DriverNeed | None:
         return next((d for d in self.driver_needs if d.cuda_major == cuda.major), None)
@@ -429,6 +454,17 @@ def _stack(e: _Entry) -> Stack:
     )
 
 
+def _dead_end(e: _Entry) -> DeadEnd:
+    return DeadEnd(
+        **e.cited(),
+        framework=e.choice("framework", FRAMEWORKS),
+        accelerator=e.choice("accelerator", ACCELERATORS),
+        platforms=_platforms(e),
+        last_working=tuple(Requirement(r) for r in e.texts("last_working")),
+        alternatives=e.texts("alternatives"),
+    )
+
+
 def _python_support(e: _Entry) -> PythonSupport:
     return PythonSupport(
         **e.cited(), project=e.parse("project", _name), releases=e.parse("releases", SpecifierSet), python=e.parse("python", SpecifierSet)
@@ -559,6 +595,7 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         constraints=get("constraints.toml", "rule", _constraint),
         coverage=get("constraints.toml", "coverage", _coverage),
         stacks=get("stacks.toml", "stack", _stack),
+        dead_ends=get("stacks.toml", "dead_end", _dead_end),
         python_support=get("support.toml", "python", _python_support),
         platform_support=get("support.toml", "platform", _platform_support),
         pip_needs=get("support.toml", "pip", _pip_need),
@@ -573,7 +610,9 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
                 raise KnowledgeError(f"signatures.toml ({sig.id}): 'unless' names {other!r}, which no signature has as id")
     covered = {c.project for c in knowledge.coverage}
     for rule in knowledge.constraints:
-        if canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
+        # a rule on a closed range of releases, or a plain need, says nothing about later releases
+        closed = any(spec.operator in ("<", "<=", "==", "===", "~=") for spec in rule.when.specifier) or rule.needs is not None
+        if not closed and canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
             raise KnowledgeError(f"constraints.toml ({rule.id}): neither project has a [[coverage]] entry saying how far the rules go")
     return knowledge
 
@@ -588,5 +627,9 @@ def load() -> Knowledge:
 
 
 def load_constraints() -> tuple[Constraint, ...]:
-    """The constraint rules shipped with wheelwise (those resolution applies)."""
-    return tuple(rule for rule in load().constraints if rule.narrows_resolution)
+    """The constraint rules shipped with wheelwise that check applies.
+
+    ``require`` and ``forbid`` rules narrow resolution; ``needs`` rules are checked on the
+    pins (a project resolved without the one it needs is a warning on the cell).
+    """
+    return tuple(rule for rule in load().constraints if rule.narrows_resolution or rule.needs is not None)
