@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from rich.markup import escape
 
-from ..doctor import Report, Status, diagnose, statuses
+from ..doctor import NewestRelease, Report, Status, diagnose, newest_releases, statuses
 from ..errors import BadInputError
-from ..facts import collect, load_facts
+from ..facts import HostFacts, collect, load_facts
 from ..knowledge import load
+from ..target import parse_target
+from .options import add_index_options, open_index
 from .render import console, print_json
 
 __all__ = ["register"]
@@ -40,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--facts", metavar="FILE", help="analyse facts collected elsewhere with --collect ('-' reads stdin)")
     parser.add_argument("--collect", action="store_true", help="print the probe's facts as JSON and stop")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--newest", action="store_true",
+        help="read the newest tensorflow/torch/jax releases' Requires-Python and wheels from the index "
+        "(implied by -i/-f) instead of wheelwise's dated table",
+    )
+    add_index_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -51,12 +60,25 @@ def run(args: argparse.Namespace) -> int:
         json.dump(data, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
         return 0
-    report = diagnose(data, load())
+    report = diagnose(data, load(), _newest(args, data))
     if args.json:
         print_json(report.to_dict())
     else:
         render(report)
     return 1 if report.failed else 0
+
+
+def _newest(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, NewestRelease] | None:
+    """What the index says of the newest framework releases for this Python, when asked."""
+    if not (args.newest or args.index_url or args.find_links):
+        return None
+    facts = HostFacts(data)
+    python = facts.python_version
+    if facts.platform is None or python is None:
+        return None
+    target = parse_target(facts.platform, (python.major, python.minor))
+    with open_index(args) as index:
+        return newest_releases(index, target)
 
 
 def render(report: Report) -> None:
