@@ -91,3 +91,18 @@ def test_a_bad_entry_is_refused_naming_file_and_entry(name: str, addition: str, 
 def test_broken_toml_names_the_file() -> None:
     with pytest.raises(KnowledgeError, match=r"support\.toml: not valid TOML"):
         load_files(_files(**{"support.toml": "[[python]\n"}))
+
+
+def test_plan_for_jax_on_metal_names_the_dead_end_and_its_alternatives(index_server: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from helpers.indexserver import IndexServer
+
+    from wheelwise.cli import main
+
+    assert isinstance(index_server, IndexServer)
+    code = main(["plan", "jax", "--accelerator", "metal", "-t", "macos-arm64", "-p", "3.12", "-i", index_server.url, "--json"])
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert code == 1 and not plan["ok"] and plan["stack"] is None
+    assert "jax-metal is abandoned" in plan["reason"] and "MLX" in plan["reason"] and "jax-metal==0.1.1" in plan["reason"]
+    assert index_server.requests(r".") == []  # decided from knowledge: nothing to resolve
