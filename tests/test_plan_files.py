@@ -44,6 +44,12 @@ else:  # Python 3.10
 UPLOADED = "2026-03-01T12:30:00.123456Z"
 
 
+@pytest.fixture(autouse=True)
+def no_pip_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback ports are reused between tests: pip must not answer from another test's downloads."""
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+
+
 def read_lock(path: Path) -> Pylock:
     """The lock as packaging reads it: this raises on anything the spec forbids."""
     return Pylock.from_dict(tomllib.loads(path.read_text()))
@@ -193,7 +199,7 @@ def test_install_checks_hashes(index_server: IndexServer, tmp_path: Path, capsys
     code = main(["install", "jax", "--accelerator", "cpu", "--venv", str(venv), "-i", index_server.url, "--no-verify"])
     err = capsys.readouterr().err
     assert code == 1 and "nothing was changed" in err
-    assert "0" * 64 in err and not venv.exists()
+    assert "0" * 64 in err and not venv.exists(), err
 
 
 def test_the_users_index_replaces_the_stacks_own(index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
