@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,11 +18,19 @@ from ..check import Blocker, Cell, CheckReport, check
 from ..errors import BadInputError
 from ..index import load_pip_settings
 from ..index.repository import ProgressHook
+from ..index.settings import PipChoices
 from ..knowledge import load_constraints
-from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
+from ..requirements import (
+    RequirementSet,
+    parse_requirement_line,
+    read_groups,
+    read_project,
+    read_requirements,
+)
 from ..resolve import DEFAULT_MAX_ROUNDS
+from ..selection import Selection
 from ..target import PRESETS, Target, host_target, parse_python, parse_target
-from .options import add_index_options, open_index
+from .options import add_choice_options, add_index_options, open_index, pip_choices
 from .render import console, print_json
 from .words import reason_words
 
@@ -40,9 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("requirements", metavar="REQ", nargs="*", help='requirements, e.g. "tensorflow>=2.16"')
     parser.add_argument("-r", "--requirement", metavar="FILE", action="append", default=[], help="a requirements file (repeatable)")
-    parser.add_argument("-c", "--constraint", metavar="FILE", action="append", default=[], help="a constraints file (repeatable)")
     parser.add_argument("--project", metavar="DIR", help="the [project] dependencies of DIR/pyproject.toml")
     parser.add_argument("--extra", metavar="NAME", action="append", default=[], help="with --project: an optional-dependencies group")
+    parser.add_argument("--group", metavar="NAME", action="append", default=[],
+                        help="a PEP 735 dependency group of --project's (else ./) pyproject.toml; [PATH:]NAME as pip")
     parser.add_argument(
         "-t", "--target", metavar="TARGET", action="append", default=[],
         help="host (default), " + ", ".join(PRESETS) + "; a version after @ (macos-arm64@14, linux-x86_64@2.31)",
@@ -56,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--max-rounds", metavar="N", type=_positive, default=DEFAULT_MAX_ROUNDS,
                         help=f"resolver rounds per cell before it gives up (default {DEFAULT_MAX_ROUNDS})")
     add_index_options(parser)
+    add_choice_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -69,18 +80,27 @@ def _positive(text: str) -> int:
     return value
 
 
-def gather(args: argparse.Namespace) -> RequirementSet:
-    """Everything asked for, from the command line, files and a project."""
+def gather(args: argparse.Namespace, choices: PipChoices | None = None) -> RequirementSet:
+    """Everything asked for, from the command line, files, a project and pip's ``constraint``."""
     wanted = RequirementSet()
     wanted.requirements += [parse_requirement_line(text) for text in args.requirements]
     for path in args.requirement:
         wanted.extend(read_requirements(path))
-    for path in args.constraint:
-        wanted.extend(read_requirements(path, constraint=True))
+    origins = {s.value: s.origin for s in choices.settings if s.name == "constraint"} if choices else {}
+    for path in choices.constraints if choices else args.constraint:
+        try:
+            wanted.extend(read_requirements(path, constraint=True))
+        except BadInputError as exc:
+            origin = next((o for value, o in origins.items() if path in value.split() or value == path), None)
+            if exc.source is None and origin and origin != "command line":
+                raise BadInputError(f"{exc.message} (a constraints file named by {origin})", hint=exc.hint) from exc
+            raise
     if args.project:
-        wanted.requirements += read_project(args.project, args.extra)
+        wanted.extend(read_project(args.project, args.extra, args.group))
     elif args.extra:
         raise BadInputError("--extra needs --project", hint="e.g. --project . --extra gpu")
+    elif args.group:
+        wanted.extend(read_groups(args.group))
     if not wanted.requirements:
         raise BadInputError(
             "no requirements to check",
@@ -109,8 +129,19 @@ def targets(args: argparse.Namespace) -> list[Target]:
     return list(dict.fromkeys(cells))
 
 
+def selection(choices: PipChoices, wanted: RequirementSet) -> Selection:
+    """pip's order: configuration, then flags (in *choices*), then the files' own options."""
+    chosen = choices.selection.with_formats(wanted.formats)
+    for name, hashes in wanted.hashes.items():
+        chosen = chosen.with_hashes(name, hashes)
+    return dataclasses.replace(chosen, prefer_binary=chosen.prefer_binary or wanted.prefer_binary)
+
+
 def run(args: argparse.Namespace) -> int:
-    wanted = gather(args)
+    choices = pip_choices(args)
+    wanted = gather(args, choices)
+    for warning in wanted.warnings:
+        console(sys.stderr).print(f"[yellow]warning[/]: {escape(warning)}")
     cells = targets(args)
     settings = load_pip_settings().override(
         index_url=wanted.index_url,
@@ -121,9 +152,10 @@ def run(args: argparse.Namespace) -> int:
     rules = () if args.no_knowledge else load_constraints()
     with _progress(len(cells)) as hook, open_index(args, progress=hook, settings=settings) as index:
         report = check(index, cells, wanted.requirements, wanted.constraints, rules,
-                       nearest=not args.no_nearest, max_rounds=args.max_rounds)
+                       nearest=not args.no_nearest, max_rounds=args.max_rounds,
+                       selection=selection(choices, wanted), python_bounds=wanted.requires_python)
     if args.json:
-        print_json(report.to_dict())
+        print_json(report.to_dict() | {"input_warnings": list(wanted.warnings)})
     else:
         render_report(report)
     return 0 if report.all_install else 1

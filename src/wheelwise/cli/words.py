@@ -32,6 +32,8 @@ def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
         "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
         "yanked": "has only yanked releases in the required range",
         "sdist-only": "has only sdists",
+        "no-binary": "has only wheels, and --no-binary refuses them",
+        "hash-mismatch": "has no file matching the --hash given for it (pip refuses a file whose hash differs)",
         "not-found": "is not on any configured index",
         "no-version": "has no release in the required range",
         "invalid-metadata": "has metadata pip cannot read",
