@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import WheelwiseError
-from . import cache, check, doctor, explain, install, plan, show, verify
+from . import cache, check, config, doctor, explain, install, plan, show, verify
 from .render import print_error
 
 __all__ = ["entrypoint", "main"]
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wheelwise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (check, doctor, plan, install, verify, explain, show, cache):
+    for module in (check, doctor, plan, install, verify, explain, show, cache, config):
         module.register(sub)
     return parser
 
