@@ -22,6 +22,8 @@ from typing import Any
 
 from packaging.markers import Marker
 from packaging.pylock import (
+    PackageSdist,
+    PackageWheel,
     Pylock,
     PylockUnsupportedVersionError,
     PylockValidationError,
@@ -58,6 +60,8 @@ class LockedPackage:
     where: str
     kind: str = "index"
     extras: tuple[str, ...] = ()
+    #: ``(algorithm, digest)`` of the locked files: an installer takes only a file with one of them
+    hashes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass
@@ -121,8 +125,11 @@ def _pylock(data: Mapping[str, Any], shown: str) -> LockedSet:
             kind = "directory"
         elif package.archive is not None:
             kind = "archive"
+        files: list[PackageWheel | PackageSdist] = [*(package.wheels or ()), *([package.sdist] if package.sdist else [])]
+        hashes = tuple(sorted({(a.lower(), d.lower()) for f in files for a, d in f.hashes.items()}))
         result.roots.append(LockedPackage(
             package.name, package.version, package.marker, f"{shown} [[packages]] {package.name}", kind,
+            hashes=hashes,
         ))
     return result
 
@@ -135,6 +142,7 @@ def _uv(data: Mapping[str, Any], shown: str) -> LockedSet:
     if requires_python is not None and not isinstance(requires_python, str):
         raise BadInputError(f"{shown}: requires-python must be a string")
     entries: list[tuple[str, Version | None, str, list[Any]]] = []
+    hashes: dict[tuple[str, Version | None], tuple[tuple[str, str], ...]] = {}
     for number, entry in enumerate(packages, start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BadInputError(f"{shown}: [[package]] number {number} has no name")
@@ -143,9 +151,13 @@ def _uv(data: Mapping[str, Any], shown: str) -> LockedSet:
         kind = next(iter(source), "registry") if isinstance(source, dict) and source else "registry"
         version = _uv_version(entry.get("version"), f"{shown} [[package]] {name}")
         deps = entry.get("dependencies", [])
-        if not isinstance(deps, list):
+        groups = entry.get("dev-dependencies", {})
+        if not isinstance(deps, list) or not isinstance(groups, dict) or not isinstance(groups.get("dev", []), list):
             raise BadInputError(f"{shown} [[package]] {name}: dependencies must be an array")
+        if kind in _UV_WORKSPACE:
+            deps = deps + groups.get("dev", [])  # uv installs the dev group by default
         entries.append((name, version, kind, deps))
+        hashes[(name, version)] = _uv_hashes(entry, f"{shown} [[package]] {name}")
     versions: dict[str, list[Version | None]] = {}
     for name, version, _, _ in entries:
         versions.setdefault(name, []).append(version)
@@ -155,16 +167,33 @@ def _uv(data: Mapping[str, Any], shown: str) -> LockedSet:
         where = f"{shown} [[package]] {name}"
         if kind in _UV_WORKSPACE:
             for dep in deps:
-                result.roots.append(_uv_edge(dep, versions, where))
+                edge = _uv_edge(dep, versions, where)
+                result.roots.append(dataclasses.replace(edge, hashes=hashes.get((edge.name, edge.version), ())))
             continue
         if name in members:
             continue
-        locked = LockedPackage(name, version, None, where, "index" if kind == "registry" else kind)
+        locked = LockedPackage(name, version, None, where, "index" if kind == "registry" else kind,
+                               hashes=hashes[(name, version)])
         if not members:
             result.roots.append(locked)  # no project in the lock: check every package
         elif len(versions[name]) == 1:
             result.pins.append(locked)  # locked at several versions (per environment): no single pin
     return result
+
+
+def _uv_hashes(entry: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """``hash = "sha256:..."`` of the package's wheels and sdist."""
+    files = entry.get("wheels", [])
+    files = [*files, entry["sdist"]] if isinstance(files, list) and "sdist" in entry else files
+    if not isinstance(files, list):
+        raise BadInputError(f"{where}: wheels must be an array")
+    found = set()
+    for item in files:
+        text = item.get("hash") if isinstance(item, dict) else None
+        if isinstance(text, str) and ":" in text:
+            algorithm, _, digest = text.partition(":")
+            found.add((algorithm.lower(), digest.lower()))
+    return tuple(sorted(found))
 
 
 def _uv_version(value: object, where: str) -> Version | None:

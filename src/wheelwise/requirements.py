@@ -33,7 +33,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from .errors import BadInputError
 from .index.urls import redact
 from .lockfiles import LockedPackage, is_lock_file, read_lock
-from .selection import parse_hash
+from .selection import HASH_ALGORITHMS, parse_hash
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -319,6 +319,9 @@ def _from_lock(path: Path, constraint: bool) -> RequirementSet:
         if entry is None:
             continue
         (result.constraints if constraint or into == "pins" else result.requirements).append(entry)
+        wanted = {(a, d) for a, d in package.hashes if a in HASH_ALGORITHMS}
+        if wanted:
+            result.hashes.setdefault(entry.name, set()).update(wanted)
     return result
 
 
