@@ -209,6 +209,12 @@ class Checker:
         )
         return Failure(target, causes) if causes else None
 
+    def _settings_said(self, blocker: Blocker) -> Blocker:
+        """A blocker that the user's own format control makes: say so."""
+        if blocker.reason == Reason.SDIST_ONLY.slug and not self.selection.sdists_allowed(blocker.project):
+            return dataclasses.replace(blocker, detail=blocker.detail or "--only-binary refuses its sdists")
+        return blocker
+
     def _hash_warnings(self, pins: dict[str, Candidate]) -> list[str]:
         """pip's hash-checking mode (any ``--hash``) refuses pins that have none."""
         if not self.selection.hash_checking:
@@ -232,7 +238,7 @@ class Checker:
             return cell
         assert isinstance(outcome, Failure)
         roots = root_requirements(self.requested, target)
-        cell.blockers = explain(self.shared, target, roots, outcome)
+        cell.blockers = [self._settings_said(b) for b in explain(self.shared, target, roots, outcome)]
         cell.knowledge = list(outcome.applied)
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]

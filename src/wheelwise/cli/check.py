@@ -208,7 +208,7 @@ def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
     else:
         needs = blocker.needs if blocker.reason == "os-too-old" else None
         lines = [f"[bold]{escape(subject)}[/] {reason_words(blocker.reason, target, needs)}"]
-        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
+        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata", "sdist-only"):
             has = "it has" if blocker.reason == "no-version" else "it has wheels for"
             lines[0] += f"; {has} {escape(blocker.available)}"
     if len(blocker.chain) > 1:
