@@ -40,8 +40,8 @@ __all__ = [
 #: Sections pip reads for ``pip install``, lowest priority first.
 _SECTIONS = ("global", "install")
 _MULTI = {"extra-index-url", "find-links", "trusted-host"}
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off", ""}
+_TRUE = {"1", "y", "yes", "t", "true", "on"}  # pip's strtobool
+_FALSE = {"0", "n", "no", "f", "false", "off", ""}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,8 +355,8 @@ def load_pip_choices(
             constraints = tuple(str(base / p) if not Path(p).is_absolute() else p for p in setting.value.split())
             used["constraint"] = setting
         elif setting.name in ("only-binary", "no-binary"):
-            for value in setting.value.split():
-                selection = _format(selection, setting, value)
+            # one value, split on commas only (pip hands the whole string to its callback)
+            selection = _format(selection, setting, setting.value.strip())
             formats.append(setting)
         elif setting.name == "prefer-binary":
             selection = dataclasses.replace(
