@@ -104,8 +104,9 @@ def test_dependency_groups(server: IndexServer, project: Path, capsys: pytest.Ca
     monkeypatch.chdir(project)
     code, doc, _ = check(server, capsys, "--group", "docs")  # as pip: ./pyproject.toml, the group alone
     assert code == 0 and doc["requirements"] == ["plain>=1"] and doc["cells"][0]["pins"] == {"plain": "2.0"}
-    code, _, err = check(server, capsys, "--group", "nope")
-    assert code == 2 and "has no dependency group 'nope'" in err and "groups there: dev, docs" in err
+    code, doc, _ = check(server, capsys, "--group", "nope")
+    assert code == 2 and "has no dependency group 'nope'" in doc["error"]["message"]
+    assert doc["error"]["hint"] == "groups there: dev, docs"
 
 
 def test_pyproject_fields_are_checked_by_their_schema(server: IndexServer, tmp_path: Path,
@@ -113,6 +114,6 @@ def test_pyproject_fields_are_checked_by_their_schema(server: IndexServer, tmp_p
     """Issue 13: a string where an array belongs used to check the projects d, e, m, o."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = "demo"\n')
     code, doc, err = check(server, capsys, "--project", str(tmp_path))
-    assert code == 2 and not doc
-    assert f"{tmp_path / 'pyproject.toml'}: [project] dependencies must be an array of strings" in err
+    assert code == 2 and doc["error"]["kind"] == "bad-input"
+    assert f"{tmp_path / 'pyproject.toml'}: [project] dependencies must be an array of strings" in doc["error"]["message"]
     assert server.requests("/simple/") == []  # nothing was asked of the index
