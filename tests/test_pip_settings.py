@@ -250,17 +250,24 @@ def test_hash_lines(right: bool, server: IndexServer, tmp_path: Path, monkeypatc
         assert blocker["project"] == "hashed" and blocker["requirement"] == "hashed==1.0"
 
 
-def test_hash_mode_warns_about_pins_without_a_hash(server: IndexServer, tmp_path: Path,
+@pytest.mark.parametrize("mode", ["a --hash", "--require-hashes in the file", "--require-hashes flag", "PIP_REQUIRE_HASHES"])
+def test_hash_mode_warns_about_pins_without_a_hash(mode: str, server: IndexServer, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     served = server.files[wheel_filename("hashed", "1.0")]
     assert served.content is not None
-    req = write(tmp_path / "req.txt", f"hashed==1.0 --hash=sha256:{hashlib.sha256(served.content).hexdigest()}\npinned\n")
-    env = isolated_env(tmp_path)
-    pip, err = pip_decides(server, env, "-r", str(req))
+    text = "pinned==1.0\n"
+    if mode == "a --hash":
+        text += f"hashed==1.0 --hash=sha256:{hashlib.sha256(served.content).hexdigest()}\n"
+    elif mode == "--require-hashes in the file":
+        text = "--require-hashes\n" + text
+    req = write(tmp_path / "req.txt", text)
+    env = isolated_env(tmp_path, **({"PIP_REQUIRE_HASHES": "1"} if mode == "PIP_REQUIRE_HASHES" else {}))
+    args = ["-r", str(req), *(["--require-hashes"] if mode == "--require-hashes flag" else [])]
+    pip, err = pip_decides(server, env, *args)
     assert pip is None and "pinned" in err  # pip's hash-checking mode refuses the unhashed one
-    cell = wheelwise_decides(server, env, monkeypatch, capsys, "-r", str(req))
-    assert any("refuses to install pinned: no --hash" in w for w in cell["warnings"])
+    cell = wheelwise_decides(server, env, monkeypatch, capsys, *args)
+    assert any("refuses to install pinned: no --hash" in w for w in cell["warnings"]), cell["warnings"]
 
 
 # -- a project's requires-python ----------------------------------------------------------------

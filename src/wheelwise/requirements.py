@@ -57,7 +57,7 @@ _INDEX_OPTIONS = {"-i": "index_url", "--index-url": "index_url", "--extra-index-
                   "-f": "find_links", "--find-links": "find_links"}
 #: Options pip accepts in a file that do not change what wheelwise answers.
 _IGNORED_WITH_VALUE = {"--trusted-host", "--use-feature", "--progress-bar"}
-_IGNORED_FLAGS = {"--pre", "--require-hashes"}
+_IGNORED_FLAGS = {"--pre"}
 _FORMAT_OPTIONS = {"--only-binary": "only-binary", "--no-binary": "no-binary"}
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|zip|tar\.bz2|tgz)$")
 #: Per-requirement options (after the requirement on the same line).
@@ -110,6 +110,7 @@ class RequirementSet:
     #: ``("only-binary" | "no-binary", value)`` in the order the files give them
     formats: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     prefer_binary: bool = False
+    require_hashes: bool = False
     #: ``--hash`` values by project: ``(algorithm, digest)``
     hashes: dict[str, set[tuple[str, str]]] = dataclasses.field(default_factory=dict)
     #: Requires-Python of a project or lock, with where it was written
@@ -126,6 +127,7 @@ class RequirementSet:
         self.no_index = self.no_index or other.no_index
         self.formats += other.formats
         self.prefer_binary = self.prefer_binary or other.prefer_binary
+        self.require_hashes = self.require_hashes or other.require_hashes
         for name, hashes in other.hashes.items():
             self.hashes.setdefault(name, set()).update(hashes)
         self.requires_python += other.requires_python
@@ -392,6 +394,8 @@ def _option(
         result.formats.append((_FORMAT_OPTIONS[name], value))
     elif name == "--prefer-binary":
         result.prefer_binary = True
+    elif name == "--require-hashes":
+        result.require_hashes = True
     elif name in ("-e", "--editable"):
         result.warnings.append(
             f"{source}:{number}: skipped {_shown(line)!r}: an editable install, not a project on an index "

@@ -58,12 +58,14 @@ class Selection:
     :param no_binary: project names (canonical) or ``:all:``: sdists only.
     :param prefer_binary: take the newest version with a wheel over a newer sdist-only one.
     :param hashes: per project, the ``(algorithm, digest)`` pairs a file must match one of.
+    :param require_hashes: ``--require-hashes``: hash-checking mode even where no ``--hash`` is given.
     """
 
     only_binary: frozenset[str] = frozenset()
     no_binary: frozenset[str] = frozenset()
     prefer_binary: bool = False
     hashes: tuple[tuple[str, frozenset[tuple[str, str]]], ...] = ()
+    require_hashes: bool = False
 
     # -- building -----------------------------------------------------------------------------
 
@@ -127,8 +129,8 @@ class Selection:
 
     @property
     def hash_checking(self) -> bool:
-        """Whether any requirement carries ``--hash`` (pip's hash-checking mode)."""
-        return bool(self.hashes)
+        """pip's hash-checking mode: any requirement carries ``--hash``, or ``--require-hashes``."""
+        return bool(self.hashes) or self.require_hashes
 
     def allowed_hashes(self, name: str) -> frozenset[tuple[str, str]] | None:
         """The hashes a file of *name* must match one of; ``None`` when no ``--hash`` names it."""
@@ -159,6 +161,7 @@ class Selection:
             "only_binary": sorted(self.only_binary),
             "no_binary": sorted(self.no_binary),
             "prefer_binary": self.prefer_binary,
+            "require_hashes": self.require_hashes,
             "hashes": {name: sorted(f"{a}:{d}" for a, d in hashes) for name, hashes in self.hashes},
         }
 

@@ -222,7 +222,8 @@ class Checker:
         bare = [name for name in pins if self.selection.allowed_hashes(name) is None]
         if not bare:
             return []
-        return [f"--hash is given for some requirements, so pip checks hashes and refuses to install "
+        why = "--hash is given for some requirements" if self.selection.hashes else "--require-hashes is set"
+        return [f"{why}, so pip checks hashes and refuses to install "
                 f"{', '.join(bare)}: no --hash for them (pin each with == and add its --hash)"]
 
     def cell(self, target: Target) -> Cell:

@@ -141,7 +141,8 @@ def selection(choices: PipChoices, wanted: RequirementSet) -> Selection:
     chosen = choices.selection.with_formats(wanted.formats)
     for name, hashes in wanted.hashes.items():
         chosen = chosen.with_hashes(name, hashes)
-    return dataclasses.replace(chosen, prefer_binary=chosen.prefer_binary or wanted.prefer_binary)
+    return dataclasses.replace(chosen, prefer_binary=chosen.prefer_binary or wanted.prefer_binary,
+                               require_hashes=chosen.require_hashes or wanted.require_hashes)
 
 
 def run(args: argparse.Namespace) -> int:

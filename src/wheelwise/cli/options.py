@@ -62,6 +62,8 @@ def add_choice_options(parser: argparse.ArgumentParser) -> None:
                        type=lambda value: ("no-binary", value),
                        help="sdists only for these projects (comma-separated), :all: or :none:")
     group.add_argument("--prefer-binary", action="store_true", help="the newest wheel over a newer sdist")
+    group.add_argument("--require-hashes", action="store_true",
+                       help="pip's hash-checking mode: every pin needs a --hash (given in -r files)")
 
 
 def pip_choices(args: argparse.Namespace) -> PipChoices:
@@ -71,4 +73,5 @@ def pip_choices(args: argparse.Namespace) -> PipChoices:
             raise BadInputError(f"--{option} {value!r}: expected :all:, :none: or project names")
     return load_pip_choices().with_flags(
         constraints=args.constraint, formats=args.formats, prefer_binary=args.prefer_binary,
+        require_hashes=args.require_hashes,
     )

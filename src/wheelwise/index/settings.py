@@ -253,7 +253,7 @@ def pip_default_index() -> str:
 # (kept apart from the index settings above: they shape the answer, not where it is fetched)
 
 #: the pip options that change an answer, besides where packages come from
-CHOICE_OPTIONS = ("constraint", "only-binary", "no-binary", "prefer-binary")
+CHOICE_OPTIONS = ("constraint", "only-binary", "no-binary", "prefer-binary", "require-hashes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,6 +284,7 @@ class PipChoices:
         constraints: Sequence[str] = (),
         formats: Sequence[tuple[str, str]] = (),
         prefer_binary: bool = False,
+        require_hashes: bool = False,
     ) -> PipChoices:
         """Command-line flags on top: ``-c`` adds files, format flags apply after the config's."""
         added = [Setting("constraint", c, "command line") for c in constraints]
@@ -292,6 +293,9 @@ class PipChoices:
         if prefer_binary:
             selection = dataclasses.replace(selection, prefer_binary=True)
             added.append(Setting("prefer-binary", "yes", "command line"))
+        if require_hashes:
+            selection = dataclasses.replace(selection, require_hashes=True)
+            added.append(Setting("require-hashes", "yes", "command line"))
         return PipChoices((*self.constraints, *constraints), selection, (*self.settings, *added))
 
 
@@ -358,12 +362,15 @@ def load_pip_choices(
             # one value, split on commas only (pip hands the whole string to its callback)
             selection = _format(selection, setting, setting.value.strip())
             formats.append(setting)
-        elif setting.name == "prefer-binary":
-            selection = dataclasses.replace(
-                selection, prefer_binary=_bool(setting.name, setting.value, setting.origin),
-            )
-            used["prefer-binary"] = setting
-    ordered = [s for s in (used.get("constraint"), *formats, used.get("prefer-binary")) if s is not None]
+        elif setting.name in ("prefer-binary", "require-hashes"):
+            value = _bool(setting.name, setting.value, setting.origin)
+            if setting.name == "prefer-binary":
+                selection = dataclasses.replace(selection, prefer_binary=value)
+            else:
+                selection = dataclasses.replace(selection, require_hashes=value)
+            used[setting.name] = setting
+    ordered = [s for s in (used.get("constraint"), *formats, used.get("prefer-binary"), used.get("require-hashes"))
+               if s is not None]
     return PipChoices(constraints, selection, tuple(ordered))
 
 
@@ -398,7 +405,7 @@ def honoured_settings(index: IndexSettings, choices: PipChoices) -> list[Setting
     ]
     chosen = {s.name for s in choices.settings}
     rows += [redacted(s) for s in choices.settings]
-    rows += [Setting(name, "no" if name == "prefer-binary" else "", "default")
+    rows += [Setting(name, "no" if name in ("prefer-binary", "require-hashes") else "", "default")
              for name in CHOICE_OPTIONS if name not in chosen]
     return rows
 
