@@ -117,3 +117,19 @@ def test_pyproject_fields_are_checked_by_their_schema(server: IndexServer, tmp_p
     assert code == 2 and doc["error"]["kind"] == "bad-input"
     assert f"{tmp_path / 'pyproject.toml'}: [project] dependencies must be an array of strings" in doc["error"]["message"]
     assert server.requests("/simple/") == []  # nothing was asked of the index
+
+
+def test_project_requires_python_on_other_targets(server: IndexServer, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "needs312"\nrequires-python = ">=3.12"\n'
+                                             'dependencies = ["plain"]\n')
+    code = main(["check", "--project", str(tmp_path), "-t", "linux-x86_64", "-p", "3.10", "-p", "3.12",
+                 "--index-url", server.url, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    old, new = doc["cells"]
+    assert (old["python"], old["verdict"], new["python"], new["verdict"]) == ("3.10", "blocked", "3.12", "ok")
+    (blocker,) = old["blockers"]
+    assert (blocker["project"], blocker["reason"], blocker["needs"]) == ("needs312", "requires-python", ">=3.12")
+    assert blocker["detail"].endswith("pyproject.toml [project] requires-python: >=3.12")
+    assert [n["python"] for n in old["nearest_working"]][:1] == ["3.12"]
