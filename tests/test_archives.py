@@ -185,7 +185,7 @@ def test_every_tar_compression(compress: object) -> None:
 @pytest.mark.parametrize("big_first", [True, False], ids=["big-first", "link-first"])
 def test_pkg_info_as_a_link_to_a_huge_member_is_refused(kind: bytes, big_first: bool) -> None:
     archive = tar_with_link("demo-1.0", kind=kind, big_mib=64, big_first=big_first)
-    with pytest.raises(ArchiveError, match=r"PKG-INFO is a (symbolic|hard) link \(to 'demo-1.0/data.bin'\)"):
+    with pytest.raises(ArchiveError, match=r"PKG-INFO is a (symbolic|hard) link \(to '(demo-1.0/)?data.bin'\)"):
         walk(archive)
 
 

@@ -141,7 +141,9 @@ def tar_with_link(top: str, *, kind: bytes, big_mib: int = 512, big_first: bool 
         return info.tobuf(format=tarfile.PAX_FORMAT)
 
     big = f"{top}/data.bin"
-    link = header(f"{top}/PKG-INFO", 0, kind, target if target is not None else big)
+    # a symbolic link is relative to its folder; a hard link names a member of the archive
+    default = "data.bin" if kind == tarfile.SYMTYPE else big
+    link = header(f"{top}/PKG-INFO", 0, kind, target if target is not None else default)
     small = b'[build-system]\nrequires = ["setuptools"]\n'
     pyproject = header(f"{top}/pyproject.toml", len(small), tarfile.REGTYPE) + small + bytes(-len(small) % 512)
     big_header = header(big, big_mib * _MiB, tarfile.REGTYPE)
