@@ -10,7 +10,15 @@ import zipfile
 import zlib
 
 import pytest
-from helpers.bombs import Member, bzip2_bomb, deflate_bomb, gzip_of_zeros, lzma_bomb, make_zip, tar_with_link
+from helpers.bombs import (
+    Member,
+    bzip2_bomb,
+    deflate_bomb,
+    gzip_of_zeros,
+    lzma_bomb,
+    make_zip,
+    tar_with_link,
+)
 from helpers.wheels import make_metadata, make_sdist, make_wheel
 
 from wheelwise.index.archives import (

@@ -21,7 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers.bombs import Member, bzip2_bomb, deflate_bomb, gzip_of_zeros, lzma_bomb, make_zip, tar_with_link
+from helpers.bombs import (
+    Member,
+    bzip2_bomb,
+    deflate_bomb,
+    gzip_of_zeros,
+    lzma_bomb,
+    make_zip,
+    tar_with_link,
+)
 from helpers.indexserver import IndexServer, ServedFile
 from helpers.wheels import make_metadata, make_wheel
 

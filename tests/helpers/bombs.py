@@ -85,7 +85,7 @@ def make_zip(members: list[Member], *, zip64: bool = False, comment: bytes = b""
     return out.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def deflate_bomb(mib: int = 1024) -> bytes:
     """Raw deflate of *mib* MiB of zeros (about 1 KiB per MiB): each MiB is compressed once
     and repeated, which a full flush makes valid (it empties the window)."""
@@ -94,7 +94,7 @@ def deflate_bomb(mib: int = 1024) -> bytes:
     return piece * mib + compressor.flush()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gzip_of_zeros(prefix: bytes, mib: int, suffix: bytes) -> bytes:
     """A gzip file of *prefix*, *mib* MiB of zeros and *suffix*, built in little time."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -110,7 +110,7 @@ def gzip_of_zeros(prefix: bytes, mib: int, suffix: bytes) -> bytes:
     return header + head + piece * mib + tail + struct.pack("<II", crc, size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bzip2_bomb(mib: int = 1024) -> bytes:
     """One bzip2 stream of *mib* MiB of zeros (bzip2's run-length step makes it a few
     dozen bytes per 45 MiB: the whole gibibyte is about a kilobyte)."""
@@ -120,7 +120,7 @@ def bzip2_bomb(mib: int = 1024) -> bytes:
     return b"".join(parts) + compressor.flush()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lzma_bomb(mib: int = 256) -> bytes:
     """A zip LZMA member (APPNOTE 5.8.8 header, then raw LZMA1) of *mib* MiB of zeros."""
     filters = [{"id": lzma.FILTER_LZMA1, "preset": 1, "dict_size": 1 << 26}]
