@@ -343,7 +343,7 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
         raise SimpleParseError("not an HTML page: no markup at all")
     found = _fast_tags(text) if fast else None
     base_href, anchors = found if found is not None else _parsed_tags(text)
-    join = _Joiner(urllib.parse.urljoin(page_url, base_href) if base_href else page_url)
+    join = _Joiner(_join(page_url, base_href) if base_href else page_url)
     wanted = canonicalize_name(name) if name else None
     files: list[DistFile] = []
     for attrs in anchors:
