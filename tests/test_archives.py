@@ -228,3 +228,13 @@ def test_truncated_tars_are_typed_errors(keep: float) -> None:
 def test_garbage_is_not_a_tar() -> None:
     with pytest.raises(ArchiveError):
         walk(b"\x1f\x8b" + bytes(100))
+
+
+def test_the_readme_states_every_bound() -> None:
+    from pathlib import Path
+
+    from wheelwise.index.limits import _amount
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for limit in LIMITS.all():
+        assert f"| `{limit.name}` | {_amount(limit.value, limit.unit)} | {limit.what} |" in readme
