@@ -238,3 +238,18 @@ def test_the_readme_states_every_bound() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for limit in LIMITS.all():
         assert f"| `{limit.name}` | {_amount(limit.value, limit.unit)} | {limit.what} |" in readme
+
+
+@pytest.mark.parametrize("kind", [tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME], ids=["pax", "gnu-long-name"])
+def test_an_extended_header_with_a_huge_body_is_refused_before_tarfile_reads_it(kind: bytes) -> None:
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = kind, 64 << 20
+    bomb = gzip_of_zeros(header.tobuf(format=tarfile.GNU_FORMAT), 64, bytes(1024))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveError, match="67,108,864-byte extended header is over the tar-header-bytes bound"):
+            walk(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < (8 << 20)

@@ -24,7 +24,10 @@ import struct
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from 3.11; an annotation only
 
 from .limits import LIMITS, Limit, Limits
 
@@ -468,6 +471,25 @@ class _Inflating(io.RawIOBase):
 
 
 _PKG_INFO = re.compile(r"[^/]+/PKG-INFO")
+#: header members whose whole body tarfile reads into memory (pax, GNU long names)
+_HEADER_TYPES = frozenset(
+    {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
+)
+
+
+def _bounded_tarinfo(limit: Limit) -> type[tarfile.TarInfo]:
+    """A TarInfo that refuses a pax or long-name header larger than *limit*: tarfile reads
+    such a header's body whole, so a lying size would otherwise be an allocation."""
+
+    class Bounded(tarfile.TarInfo):
+        @classmethod
+        def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
+            info = super().frombuf(buf, encoding, errors)
+            if info.type in _HEADER_TYPES and info.size > limit.value:
+                raise ArchiveError(f"a {info.size:,}-byte extended header is over {limit.describe()}", limit)
+            return info
+
+    return Bounded
 
 
 def read_tar(fileobj: BinaryIO, own: Callable[[str], bool], may_be_binary: Callable[[str], bool],
@@ -485,7 +507,8 @@ def read_tar(fileobj: BinaryIO, own: Callable[[str], bool], may_be_binary: Calla
     chosen: tuple[bool, bytes] | None = None
     complete = True
     try:
-        with tarfile.open(fileobj=_Inflating(fileobj, limits.sdist_unpacked_bytes), mode="r|") as tar:
+        stream = _Inflating(fileobj, limits.sdist_unpacked_bytes)
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=_bounded_tarinfo(limits.tar_header_bytes)) as tar:
             for info in tar:
                 names.append(info.name)
                 # A stream is read once and links are never followed: keep no TarInfo, so

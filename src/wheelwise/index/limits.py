@@ -55,6 +55,9 @@ class Limits:
     sdist_unpacked_bytes: Limit = Limit(
         "sdist-unpacked-bytes", 1 << 30, "bytes", "of a tar sdist read after decompression"
     )
+    tar_header_bytes: Limit = Limit(
+        "tar-header-bytes", 1 << 20, "bytes", "of one pax or GNU long-name header in a tar sdist"
+    )
     range_reads: Limit = Limit("range-reads", 8, "range requests", "to read one wheel's metadata")
     full_download_bytes: Limit = Limit(
         "full-download-bytes", 1 << 30, "bytes", "downloaded when an index serves neither PEP 658 nor ranges"
