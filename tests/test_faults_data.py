@@ -169,6 +169,16 @@ def test_sdist_gzip_bomb_stops_at_the_unpacked_bound(index_server: IndexServer, 
     assert "unpacks to more than the sdist-unpacked-bytes bound (1 GiB" in run.out
 
 
+def test_sdist_pax_header_bomb(index_server: IndexServer, tmp_path: Path) -> None:
+    # tarfile reads a pax header's body whole: one that claims 600 MiB is refused unread
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, 600 << 20
+    sdist = gzip_of_zeros(header.tobuf(format=tarfile.GNU_FORMAT), 600, bytes(1024))
+    run = run_check(tmp_path, *serve(index_server, tmp_path, "full", SDIST, sdist))
+    assert run.code == 1
+    assert "629,145,600-byte extended header is over the tar-header-bytes bound (1 MiB" in run.out
+
+
 def _zip64_without_record() -> bytes:
     wheel = make_zip([Member("demo-1.0.dist-info/METADATA", META)], zip64=True)
     return wheel.replace(b"PK\x06\x06", b"PK\x00\x00")
