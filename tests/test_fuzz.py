@@ -284,23 +284,48 @@ def _paths(node: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return [prefix]
 
 
-@KNOWN_CRASH
-@FUZZ
-@given(which=st.integers(0, len(FACTS) - 1), pick=st.integers(0, 10_000), value=json_values)
-def test_facts_with_one_field_of_any_value(which: int, pick: int, value: object) -> None:
-    data = json.loads(FACTS[which].read_text())
-    paths = [p for p in _paths(data) if p]
-    *parents, leaf = paths[pick % len(paths)]
+def _diagnose_with(facts: Path, path: tuple[str, ...], value: object) -> None:
+    data = json.loads(facts.read_text())
+    *parents, leaf = path
     node = data
     for key in parents:
         node = node[key]
     node[leaf] = value
-    path = SCRATCH / "facts.json"
-    path.write_text(json.dumps(data))
+    written = SCRATCH / "facts.json"
+    written.write_text(json.dumps(data))
     try:
-        diagnose(load_facts(str(path)), KNOWLEDGE)
+        diagnose(load_facts(str(written)), KNOWLEDGE)
     except WheelwiseError as exc:
         assert exc.exit_code == 2
+
+
+@KNOWN_CRASH
+@FUZZ
+@given(which=st.integers(0, len(FACTS) - 1), pick=st.integers(0, 10_000), value=json_values)
+def test_facts_with_one_field_of_any_value(which: int, pick: int, value: object) -> None:
+    paths = [p for p in _paths(json.loads(FACTS[which].read_text())) if p]
+    _diagnose_with(FACTS[which], paths[pick % len(paths)], value)
+
+
+#: crashes the long profile found (doctor.py / facts.py read fields without checking their type)
+FACTS_CRASHES = [
+    ("m1pro-native-tf-metal.json", ("interpreter", "build_archs"), [1]),  # TypeError: sequence item 0
+    ("m1pro-x86-extension.json", ("extensions",), 5),  # TypeError: 'int' object is not iterable
+    ("m1pro-x86-extension.json", ("extensions",), [None]),  # AttributeError: 'NoneType' ... 'get'
+    ("linux-cpu-only.json", ("errors",), [None]),  # AttributeError
+    ("linux-cpu-only.json", ("distributions",), {"a": {}}),  # AttributeError: 'str' ... 'get'
+    ("intel-mac.json", ("tags",), [1]),  # AttributeError: 'list' ... 'get'
+    ("m1pro-rosetta.json", ("tags", "first"), {"a": 1}),  # KeyError: 0
+    ("linux-nvidia-cuda-torch.json", ("accelerators", "nvidia", "gpus"), [None]),  # AttributeError
+    ("linux-nvidia-cuda-torch.json", ("hardware", "cpu_features"), [1]),  # AttributeError: 'list' ... 'items'
+    ("linux-nvidia-cuda-torch.json", ("frameworks", "torch"), [1]),  # AttributeError: 'list' ... 'get'
+]
+
+
+@KNOWN_CRASH
+@pytest.mark.parametrize(("name", "path", "value"), FACTS_CRASHES)
+def test_regression_facts_field(name: str, path: tuple[str, ...], value: object) -> None:
+    _diagnose_with(Path(__file__).parent / "data" / "facts" / name, path, value)
 
 
 @KNOWN_CRASH
