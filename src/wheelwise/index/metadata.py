@@ -12,6 +12,9 @@ Order, as uv's ``registry_client.rs`` does it:
 Sdists are opened (never built): ``PKG-INFO`` counts only when static
 (Metadata-Version >= 2.2 and Requires-Dist not Dynamic).  The file list says
 whether the sdist carries native sources (C, C++, Cython, Rust, Fortran).
+
+Every path reads archives through the bounded readers of :mod:`.archives` (the
+bounds are in :mod:`.limits`): whatever a file claims, memory stays within them.
 """
 
 from __future__ import annotations
