@@ -374,14 +374,26 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
 
 def _json_depth_ok(text: str, limit: int) -> bool:
     """Whether no array or object in *text* nests deeper than *limit* (valid JSON assumed;
-    an invalid text is refused by the parser anyway).  Strings are cut out first, then one
-    level of empty brackets is removed per pass: a few passes at C speed, for a page of
-    any size, instead of a parser's recursion."""
+    an invalid text is refused by the parser anyway).
+
+    One level of empty brackets is removed per pass: a few passes at C speed, for a page of
+    any size, instead of a parser's recursion.  Brackets are first taken as they come,
+    strings and all (a page's strings hold none); only when that does not settle it are the
+    strings cut out, which costs as much as parsing.  Brackets in strings could only make a
+    deeper document look shallower: the parser's own recursion limit still stops it, and
+    fields outside the schema are never read.
+    """
     if text.count("[") + text.count("{") <= limit:
+        return True
+    # bytes.translate deletes at memory speed; UTF-8 never puts a bracket byte inside a character
+    if _nesting_within(text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_BYTES).decode(), limit):
         return True
     if "\\" in text:
         text = text.replace("\\\\", "").replace('\\"', "")
-    brackets = _NOT_BRACKETS.sub("", "".join(text.split('"')[::2]))
+    return _nesting_within(_NOT_BRACKETS.sub("", "".join(text.split('"')[::2])), limit)
+
+
+def _nesting_within(brackets: str, limit: int) -> bool:
     for _ in range(limit):
         if not brackets:
             return True
@@ -390,6 +402,7 @@ def _json_depth_ok(text: str, limit: int) -> bool:
 
 
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKET_BYTES = bytes(code for code in range(256) if code not in b"[]{}")
 
 
 class _Fields:
