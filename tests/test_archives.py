@@ -253,3 +253,19 @@ def test_an_extended_header_with_a_huge_body_is_refused_before_tarfile_reads_it(
     finally:
         tracemalloc.stop()
     assert peak < (8 << 20)
+
+
+def test_tar_member_count_bound_keeps_memory_flat() -> None:
+    small = Limits(archive_members=Limit("archive-members", 20_000, "members", "in one wheel or sdist"))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for n in range(20_001):
+            tar.addfile(tarfile.TarInfo(f"demo-1.0/m{n}"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveError, match="more than 20,000 members, over the archive-members bound"):
+            walk(raw.getvalue(), small)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < (8 << 20)  # names only: no TarInfo is kept
