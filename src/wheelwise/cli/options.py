@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..cache import Cache, default_cache_dir
 from ..index import IndexSettings, PackageIndex, load_pip_settings
 from ..index.repository import ProgressHook
+from .cache import open_cache
 
 __all__ = ["add_index_options", "open_index"]
 
@@ -41,7 +41,7 @@ def open_index(
     """A :class:`PackageIndex` configured by pip's settings (or *settings*) and these flags."""
     return PackageIndex(
         index_settings(args, settings),
-        cache=Cache(default_cache_dir()),
+        cache=open_cache(),
         offline=args.offline,
         refresh=args.refresh,
         progress=progress,
