@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import sqlite3
 import threading
@@ -141,6 +142,8 @@ class Cache:
     def _prepare(self) -> None:
         """Create the folder (0700) and the file (0600) before SQLite does, with its 0644."""
         assert self.directory is not None and self.path is not None
+        if os.path.lexists(self.directory) and not self.directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(self.directory))
         if not self.directory.is_dir():
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -223,8 +226,8 @@ class Cache:
         with self._lock:
             if self.mode == "memory":
                 return
-            where = f"the cache {self.path}"
-            if self.mode == "rw" and self.path is not None and self.path.is_file():
+            where = f"the cache in {self.directory}"
+            if self.mode == "rw" and _is_file(self.path):
                 self.mode, self._generation = "ro", self._generation + 1
                 try:
                     self._connection()
@@ -399,3 +402,10 @@ def _inode(path: Path | None) -> int | None:
         return None if path is None else path.stat().st_ino
     except OSError:
         return None
+
+
+def _is_file(path: Path | None) -> bool:
+    try:
+        return path is not None and path.is_file()
+    except OSError:  # no access to its folder
+        return False
