@@ -125,7 +125,7 @@ class Cache:
         #: where a damaged cache file was moved.
         self.rebuilt_from: Path | None = None
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._generation = 0
         self._memory: sqlite3.Connection | None = None
         # "rw": the file; "ro": read the file, store in memory; "memory": memory only.
@@ -135,7 +135,8 @@ class Cache:
                 self._prepare()
                 self._connection()
             except (OSError, sqlite3.Error) as exc:
-                self._fall_back(exc)
+                if _kind(exc) != "busy":  # busy: another process is writing; the queries wait for it
+                    self._fall_back(exc)
 
     # -- connections ------------------------------------------------------
 
