@@ -200,3 +200,34 @@ def test_venv_in_a_folder_it_cannot_create_is_bad_input(index_server: IndexServe
     (tmp_path / "file").write_text("x")
     assert _install(index_server, tmp_path / "file" / "env") == 2
     assert "cannot create" in capsys.readouterr().err
+
+
+def test_sighup_ignored_by_the_caller_stays_ignored(index_server: IndexServer, tmp_path: Path) -> None:
+    """As under nohup: a hangup does not stop the install."""
+    serve_jax(index_server)
+    index_server.fault(r"jaxlib-0\.4\.99-py3-none-any\.whl$", "slow", 2)
+    venv = tmp_path / "env"
+    argv = [sys.executable, "-m", "wheelwise", "install", "jax", "--accelerator", "cpu", "--venv", str(venv), "-i", index_server.url, "--no-verify"]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # noqa: PLW1509 - what nohup does
+    )
+    wait_for_step(proc, venv, "pip")
+    os.kill(proc.pid, signal.SIGHUP)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (venv / "bin" / "python").exists() and leftovers(venv) == []
+
+
+def test_an_old_venv_set_aside_by_a_killed_run_comes_back(index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run SIGKILLed between its two renames left the old venv as a backup and no venv."""
+    serve_jax(index_server)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    venv = tmp_path / "env"
+    backup = tmp_path / f".env.wheelwise-backup-{dead.pid}"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(backup)], check=True)
+    (backup / "notes.txt").write_text("mine")
+    assert _install(index_server, venv) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (venv / "notes.txt").read_text() == "mine" and leftovers(venv) == []

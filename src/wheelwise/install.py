@@ -82,7 +82,8 @@ def _clean_stale(venv: Path) -> None:
         if not suffix.isdigit() or _alive(int(suffix)):
             continue
         if ".wheelwise-backup-" in path.name and not os.path.lexists(venv):
-            os.replace(path, venv)
+            with contextlib.suppress(OSError):
+                os.replace(path, venv)
         else:
             _remove(path)
 
@@ -111,7 +112,9 @@ class _Signals:
     @contextlib.contextmanager
     def installed(self) -> Iterator[_Signals]:
         try:
-            previous = {number: signal.signal(number, self._handler) for number in _SIGNALS}
+            # a signal the caller ignores (nohup, a background job's SIGINT) stays ignored
+            wanted = [number for number in _SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
+            previous = {number: signal.signal(number, self._handler) for number in wanted}
         except ValueError:  # not the main thread: the caller's signal handling stands
             yield self
             return
@@ -264,12 +267,12 @@ def install(
         raise BadInputError(f"cannot create {venv.parent}: {exc.strerror or exc}", hint="choose another --venv") from exc
     signals = _Signals()
     with signals.installed(), _locked(venv):
+        _clean_stale(venv)
         exists = venv.exists()
         if exists and not upgrade:
             raise BadInputError(f"{venv} already exists", hint="pass --upgrade to replace it (it is kept until the new one is complete), or choose another --venv")
         if exists and not venv_python(venv).exists():
             raise BadInputError(f"{venv} exists and is not a virtual environment; wheelwise will not replace it")
-        _clean_stale(venv)
         staging = venv.parent / f".{venv.name}.wheelwise-{os.getpid()}"
         backup = venv.parent / f".{venv.name}.wheelwise-backup-{os.getpid()}"
         discarded: tuple[Path, ...] = ()
@@ -339,7 +342,6 @@ def _run(argv: list[str], output: Callable[[str], None], failure: str) -> None:
     if code != 0:
         how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         raise InstallError(f"{failure} ({how}); nothing was changed", "".join(lines[-400:]))
-
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
