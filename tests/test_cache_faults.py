@@ -302,3 +302,34 @@ def test_a_full_disk_keeps_the_valid_cache(served: IndexServer, small_disk: Path
     assert not list(cache_dir.glob("*.corrupt*")) and digest(db) == before
     (small_disk / "filler").unlink()
     assert page_count(settle(cache_dir)) == pages
+
+
+def test_cache_clear_on_a_full_disk_deletes_the_file(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for i in range(100):
+        cache.put_metadata(f"sha256:{i}", os.urandom(10_000), None, "full")
+    del cache
+    settle(tmp_path)
+    env = {**os.environ, "WHEELWISE_CACHE_DIR": str(tmp_path), "NO_COLOR": "1"}
+    argv = [sys.executable, "-m", "wheelwise", "cache", "clear"]
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, preexec_fn=file_size_limit(0))  # noqa: PLW1509
+    assert run.returncode == 0, run.stderr
+    assert "emptied the cache" in run.stdout and "→ 0.0 kB" in run.stdout
+    assert list(tmp_path.iterdir()) == []
+    assert Cache(tmp_path).get_metadata("sha256:1") is None
+
+
+def test_cache_clear_in_a_read_only_folder_says_so(tmp_path: Path) -> None:
+    Cache(tmp_path / "cache").put_metadata("sha256:x", b"Name: x\n", None, "pep658")
+    db = settle(tmp_path / "cache")
+    preexec = obeying_permissions()
+    (tmp_path / "cache").chmod(0o555)
+    db.chmod(0o444)
+    env = {**os.environ, "WHEELWISE_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    try:
+        run = subprocess.run([sys.executable, "-m", "wheelwise", "cache", "clear"], env=env, capture_output=True, text=True, timeout=60, preexec_fn=preexec)  # noqa: PLW1509
+    finally:
+        (tmp_path / "cache").chmod(0o700)
+    assert run.returncode == 2, run.stderr
+    assert "could not empty the cache" in run.stderr and "permission denied" in run.stderr.lower()
+    assert Cache(tmp_path / "cache").get_metadata("sha256:x") is not None

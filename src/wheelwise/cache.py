@@ -128,6 +128,7 @@ class Cache:
         self._lock = threading.RLock()
         self._generation = 0
         self._memory: sqlite3.Connection | None = None
+        self._problem: str | None = None
         # "rw": the file; "ro": read the file, store in memory; "memory": memory only.
         self.mode = "memory" if self.path is None else "rw"
         if self.path is not None:
@@ -227,6 +228,7 @@ class Cache:
         with self._lock:
             if self.mode == "memory":
                 return
+            self._problem = _reason(exc)
             where = f"the cache in {self.directory}"
             if self.mode == "rw" and _is_file(self.path):
                 self.mode, self._generation = "ro", self._generation + 1
@@ -373,29 +375,37 @@ class Cache:
         return found
 
     def clear(self) -> None:
-        """Empty the cache and give the space back: rows deleted, the file compacted
-        (``VACUUM``, WAL truncated); older versions' files and damaged copies removed.
+        """Empty the cache and give the space back: rows deleted and the file compacted
+        (``VACUUM``, WAL truncated), or, where that cannot be written (a full disk), the files
+        deleted (a new one is made on the next run); older versions' files and damaged copies go too.
 
-        :raises CacheUnusableError: when the file cannot be written.
+        :raises CacheUnusableError: when neither can be done (a read-only folder, not a folder).
         """
         if self.path is None:
             for table in _TABLES:
                 self._memory_conn().execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             return
-        if self.mode != "rw":
-            raise CacheUnusableError("; ".join(self.warnings) or f"the cache {self.path} cannot be written")
         try:
+            if self.mode != "rw":
+                raise sqlite3.OperationalError(self._problem or "cannot be written")
             conn = self._connection()
             for table in _TABLES:
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             conn.execute("VACUUM")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except (OSError, sqlite3.Error) as exc:
-            raise CacheUnusableError(f"the cache {self.path} could not be emptied: {_reason(exc)}") from exc
+            if not self._files():
+                raise CacheUnusableError(_reason(exc)) from exc
+            keep: set[Path] = set()
+        else:
+            keep = {self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")}  # in use, now small
         for path in self._files():
-            if path.name.startswith(self.path.name) and not path.name.endswith(".corrupt"):
-                continue  # this version's file and its WAL, in use
-            path.unlink(missing_ok=True)
+            if path not in keep:
+                try:
+                    path.unlink()
+                except OSError as exc:
+                    raise CacheUnusableError(f"{path.name}: {_reason(exc)}") from exc
+        self._generation += 1
 
 
 def _inode(path: Path | None) -> int | None:
