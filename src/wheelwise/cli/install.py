@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if not plan.ok:
         return 1
     python = str(facts.get("interpreter", "executable")) if facts is not None else sys.executable
-    venv = resolve_venv(Path(args.venv))
-    shown = escape(str(Path(args.venv).absolute()))
-    out.print(f"\ninstalling into {shown}{'' if str(venv) == str(Path(args.venv).absolute()) else f' → {escape(str(venv))}'} ...")
+    given = Path(args.venv).absolute()
+    venv = resolve_venv(given)
+    where = str(given) if venv == given else f"{given} → {venv}"  # a symlink is followed
+    out.print(f"\ninstalling into {escape(where)} ...")
     if args.upgrade and venv_python(venv).exists():
         _say_discarded(err, venv, user_files(venv))
     try:
