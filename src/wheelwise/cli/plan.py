@@ -10,13 +10,13 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from rich.markup import escape
 
-from ..cache import Cache, default_cache_dir
 from ..errors import BadInputError
 from ..facts import HostFacts, collect
 from ..index import PackageIndex
 from ..knowledge import ACCELERATORS, FRAMEWORKS, load
 from ..plan import CREDENTIALS_NOTE, Plan, candidate_stacks, choose_accelerator, make_plan
 from ..target import Target, host_target, parse_python, parse_target
+from .cache import open_cache
 from .options import add_index_options, index_settings
 from .progress import progress
 from .render import console, print_json
@@ -73,7 +73,7 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
     def open_index(index_url: str | None) -> PackageIndex:
         # the user's own --index-url wins over a stack's vendor index
         chosen = settings.override(index_url=index_url) if index_url and not args.index_url else settings
-        return PackageIndex(chosen, cache=Cache(default_cache_dir()), offline=args.offline, refresh=args.refresh,
+        return PackageIndex(chosen, cache=open_cache(), offline=args.offline, refresh=args.refresh,
                             progress=state.hook)
 
     with progress(f"planning {args.framework} for {target.label}") as state:

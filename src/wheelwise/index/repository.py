@@ -231,15 +231,18 @@ class PackageIndex:
                 return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
             return self._parse(url, response.content.decode("utf-8", "replace"), "text/html", name)
         cached = self.cache.get_page(url)
+        stored = None if cached is None else self._from_cache(cached, name)
+        if stored is None:  # a row that does not parse is a miss
+            cached = None
         if self.offline:
-            if cached is None:
+            if stored is None:
                 raise OfflineMissError([f"the page of {name} on {redact(url)}"])
-            return self._from_cache(cached, name)
-        if cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
-            return self._from_cache(cached, name)
-        return self._revalidate(url, name, cached)
+            return stored
+        if stored and cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
+            return stored
+        return self._revalidate(url, name, cached, stored)
 
-    def _revalidate(self, url: str, name: str, cached: CachedPage | None) -> ProjectPage:
+    def _revalidate(self, url: str, name: str, cached: CachedPage | None, stored: ProjectPage | None) -> ProjectPage:
         headers = {"Accept": ACCEPT}
         if cached and cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -253,9 +256,9 @@ class PackageIndex:
                 minutes = int(cached.age() // 60)
                 exc.hint = f"the cache holds this page from {minutes} min ago: --offline answers from it"
             raise
-        if response.status == 304 and cached is not None:
+        if response.status == 304 and stored is not None:
             self.cache.touch_page(url)
-            return self._from_cache(cached, name)
+            return stored
         if response.status in (404, 410):
             self.cache.put_page(CachedPage(url, time.time(), 404, None, None, ""))
             return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
@@ -281,10 +284,14 @@ class PackageIndex:
             ) from exc
 
     @staticmethod
-    def _from_cache(cached: CachedPage, name: str) -> ProjectPage:
+    def _from_cache(cached: CachedPage, name: str) -> ProjectPage | None:
+        """The stored page; ``None`` for a row that does not parse (the cache is never a failure)."""
         if cached.status == 404:
             return ProjectPage(name=name, url=cached.url, files=())  # type: ignore[arg-type]
-        return ProjectPage.from_json(cached.body)
+        try:
+            return ProjectPage.from_json(cached.body)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
 
     def _find_links_files(self) -> list[DistFile]:
         with self._lock:
