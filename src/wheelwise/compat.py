@@ -131,7 +131,7 @@ _MAC_ARCHS = {
 }
 _WINDOWS = {"win32": "Windows x86", "win_amd64": "Windows amd64", "win_arm64": "Windows arm64"}
 _FLOOR_KIND = {"manylinux": "glibc", "musllinux": "musl", "macosx": "macOS"}
-#: a target's OS → the kind of floor its os_version is
+#: a target's OS → the kind of floor its os_version is (musl Linux: "musl")
 _TARGET_FLOOR = {"linux": "glibc", "macos": "macOS"}
 
 
@@ -215,7 +215,8 @@ def _needs(tag: Tag, target: Target) -> tuple[int, int] | None:
     if target.os_version is None or target.host_platforms is not None or target.host_tags:
         return None
     floor = os_floor(tag.platform)
-    if floor is None or floor[0] != _TARGET_FLOOR.get(target.os) or floor[1] <= target.os_version:
+    kind = "musl" if target.libc == "musl" else _TARGET_FLOOR.get(target.os)
+    if floor is None or floor[0] != kind or floor[1] <= target.os_version:
         return None
     if max(floor[1]) > MAX_FLOOR_PART:
         # a file name from a page can say manylinux_2_999999: the tags of such a target would be

@@ -107,7 +107,11 @@ def target_dict(target: Target) -> dict[str, Any]:
     version = None
     if target.os_version is not None:
         version = ".".join(map(str, target.os_version))
-    return {"target": target.name, "os_version": version, "python": target.python_str, "label": target.label}
+    return {
+        "target": target.name, "os_version": version, "python": target.python_label, "label": target.label,
+        "libc": target.libc if target.os == "linux" else None, "free_threaded": target.free_threaded,
+        "properties": target.properties.to_dict(), "spelled": target.spelled,
+    }
 
 
 @dataclasses.dataclass

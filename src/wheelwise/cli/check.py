@@ -20,7 +20,7 @@ from ..index.repository import ProgressHook
 from ..knowledge import load_constraints
 from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
 from ..resolve import DEFAULT_MAX_ROUNDS
-from ..target import PRESETS, Target, host_target, parse_python, parse_target
+from ..target import PRESETS, Target, host_target, parse_pythons, parse_target, with_properties
 from .options import add_index_options, open_index
 from .render import console, print_json
 from .words import reason_words
@@ -44,11 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--project", metavar="DIR", help="the [project] dependencies of DIR/pyproject.toml")
     parser.add_argument("--extra", metavar="NAME", action="append", default=[], help="with --project: an optional-dependencies group")
     parser.add_argument(
-        "-t", "--target", metavar="TARGET", action="append", default=[],
-        help="host (default), " + ", ".join(PRESETS) + "; a version after @ (macos-arm64@14, linux-x86_64@2.31)",
+        "-t", "--target", "--python-platform", "--platform", metavar="TARGET", action="append", default=[],
+        dest="target",
+        help="host (default), " + ", ".join(PRESETS) + ", linux-x86_64-musl, linux-aarch64-musl; a version after @ "
+        "(macos-arm64@14, linux-x86_64@2.31); properties after + (+cuda=12.8+sm=90, +x86_64=v3, +metal); "
+        "uv's --python-platform values and pip's --platform tags work too",
     )
     parser.add_argument("-p", "--python-version", metavar="X.Y", action="append", default=[],
-                        help="CPython version (repeatable); 'all' = every supported one; default: the target's")
+                        help="CPython version (repeatable), X.Yt for free-threaded; 'all' = every supported one; "
+                        "default: the target's")
     parser.add_argument("--python", metavar="PATH", help="the interpreter whose tags 'host' means (default: this one)")
     parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
     parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
@@ -91,22 +95,27 @@ def gather(args: argparse.Namespace) -> RequirementSet:
 
 def targets(args: argparse.Namespace) -> list[Target]:
     """The matrix: every -t with every -p (defaults: host, and the host's Python)."""
-    pythons: list[tuple[int, int]] = []
+    pythons: list[tuple[tuple[int, int], bool]] = []
     for text in args.python_version:
-        pythons += [p for p in parse_python(text) if p not in pythons]
+        pythons += [p for p in parse_pythons(text) if p not in pythons]
     names = args.target or ["host"]
-    wants_host = any(n.strip().lower() == "host" for n in names)
+    wants_host = any(_is_host(n) for n in names)
     # the interpreter is only run when its tags or (given by --python) its version are needed
     host = host_target(args.python) if wants_host or (not pythons and args.python) else None
-    default = host.python if host else (sys.version_info[0], sys.version_info[1])
+    default = (host.python, host.free_threaded) if host else ((sys.version_info[0], sys.version_info[1]), False)
     cells: list[Target] = []
     for name in names:
-        if name.strip().lower() == "host":
+        if _is_host(name):
             assert host is not None
-            cells += [host.with_python(p) for p in pythons] if pythons else [host]
+            here = with_properties(host, name.strip().split("+")[1:])
+            cells += [here.with_python(p, ft) for p, ft in pythons] if pythons else [here]
         else:
-            cells += [parse_target(name, python) for python in pythons or [default]]
+            cells += [parse_target(name, python, ft) for python, ft in pythons or [default]]
     return list(dict.fromkeys(cells))
+
+
+def _is_host(name: str) -> bool:
+    return name.strip().lower().partition("+")[0] == "host"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,13 +202,13 @@ def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
 
 def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
     out = console(stream)
-    pythons = sorted({c.target.python for c in report.cells})
-    places = list(dict.fromkeys(c.target.label.split(" / ")[0] for c in report.cells))
-    by_place = {(c.target.label.split(" / ")[0], c.target.python): c for c in report.cells}
+    pythons = sorted({(c.target.python, c.target.free_threaded) for c in report.cells})
+    places = list(dict.fromkeys(c.target.place for c in report.cells))
+    by_place = {(c.target.place, (c.target.python, c.target.free_threaded)): c for c in report.cells}
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("target")
-    for python in pythons:
-        table.add_column(f"{python[0]}.{python[1]}")
+    for python, free_threaded in pythons:
+        table.add_column(f"{python[0]}.{python[1]}{'t' if free_threaded else ''}")
     for place in places:
         row = [escape(place)]
         for python in pythons:

@@ -8,7 +8,7 @@ __all__ = ["os_words", "reason_words"]
 
 
 def os_words(target: Target, version: str | None = None) -> str:
-    """``glibc 2.28`` or ``macOS 14`` for a target (or for *version* on its OS)."""
+    """``glibc 2.28``, ``musl 1.2`` or ``macOS 14`` for a target (or for *version* on its OS)."""
     if version is None:
         if target.os_version is None:
             return target.machine
@@ -16,7 +16,8 @@ def os_words(target: Target, version: str | None = None) -> str:
         version = f"{major}" if target.os == "macos" and minor == 0 else f"{major}.{minor}"
     elif target.os == "macos" and version.endswith(".0"):
         version = version[:-2]
-    return f"{'macOS' if target.os == 'macos' else 'glibc'} {version}"
+    kind = "macOS" if target.os == "macos" else "musl" if target.libc == "musl" else "glibc"
+    return f"{kind} {version}"
 
 
 def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
