@@ -211,8 +211,8 @@ def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
         table.add_column(f"{python[0]}.{python[1]}{'t' if free_threaded else ''}")
     for place in places:
         row = [escape(place)]
-        for python in pythons:
-            cell = by_place.get((place, python))
+        for column in pythons:
+            cell = by_place.get((place, column))
             row.append(_mark(cell) if cell else "")
         table.add_row(*row)
     out.print(table)
