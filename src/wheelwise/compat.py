@@ -49,7 +49,9 @@ class Reason(enum.IntEnum):
     newer OS version (macOS) or C library (glibc) than the target has; hence
     it is last.  :attr:`PLATFORM` is right Python and ABI, another OS or
     architecture; :attr:`ABI` is the right Python, another ABI; :attr:`PYTHON`
-    is built for another Python.  :attr:`YANKED`, :attr:`REQUIRES_PYTHON` and
+    is built for another Python.  :attr:`VARIANT` is nearer still: wheels with the right tags
+    exist, all of them variants (PEP 825) that need accelerator or CPU properties the target
+    lacks (and no null variant).  :attr:`YANKED`, :attr:`REQUIRES_PYTHON` and
     :attr:`SDIST_ONLY` are decided by resolution, not by a wheel's tags.
     """
 
@@ -60,6 +62,7 @@ class Reason(enum.IntEnum):
     ABI = 5  #: right Python, another ABI
     PLATFORM = 6  #: right Python and ABI, another OS or architecture
     OS_TOO_OLD = 7  #: right Python, ABI, OS and architecture; needs a newer OS or glibc
+    VARIANT = 8  #: right tags, variant wheels only (PEP 825); none fits the machine's properties
     # Reasons about a project rather than its files (no nearer or farther among them):
     NOT_FOUND = 20  #: no configured index lists the project
     NO_VERSION = 21  #: no release in the required range
@@ -71,7 +74,7 @@ class Reason(enum.IntEnum):
     @property
     def about_files(self) -> bool:
         """Whether this is a file's miss (the ordered part: nearest miss last)."""
-        return self <= Reason.OS_TOO_OLD
+        return self <= Reason.VARIANT
 
     @classmethod
     def from_slug(cls, slug: str) -> Reason | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..check import Blocker, Cell, CheckReport, check
+from ..check import Blocker, Cell, CheckReport, VariantChoice, check
 from ..errors import BadInputError
 from ..index import load_pip_settings
 from ..index.repository import ProgressHook
@@ -242,6 +242,8 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
     for name, version in cell.newer_sdists:
         printer(f"  note: plain pip would build {escape(name)} {escape(version)} from its sdist; these pins take the "
                 "newest wheel (as pip --prefer-binary does)")
+    for choice in cell.variants:
+        _render_variant(printer, choice)
     for item in cell.build:
         kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
         if item.binaries:
@@ -269,3 +271,13 @@ def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched
             printer(f"  [green]would install on[/]: {where}")
         else:
             printer("  no nearby Python or standard target installs it either")
+
+
+def _render_variant(printer: Callable[..., None], choice: VariantChoice) -> None:
+    """One pin with variant wheels: the variant taken and why, and a legacy installer's file when it differs."""
+    which = f"variant {choice.variant}" if choice.variant else "no variant fits; a plain wheel"
+    props = f" ({', '.join(choice.properties)})" if choice.properties else ""
+    printer(f"  {escape(choice.name)} {escape(choice.version)}: {escape(which + props)}")
+    if choice.differs:
+        legacy = choice.legacy_file or "no plain wheel (variant wheels only): it cannot install this version"
+        printer(f"    a variant-aware installer takes {escape(choice.file or '-')}; one without variant support: {escape(legacy)}")

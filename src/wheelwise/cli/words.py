@@ -31,6 +31,8 @@ def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
         "python": f"has no wheel for {py} on {target.machine}",
         "abi": f"has no wheel for the {py} ABI on {target.machine}",
         "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
+        "variant": "has only variant wheels (PEP 825) here, none for this machine's properties"
+        + (f" ({target.properties.suffix})" if target.properties else " (the target names none: add +cuda=, +sm=, +x86_64=)"),
         "yanked": "has only yanked releases in the required range",
         "sdist-only": "has only sdists",
         "not-found": "is not on any configured index",
