@@ -17,7 +17,9 @@ not this machine).  The providers' rules followed here:
 - ``nvidia :: cuda_version_upper_bound :: X.Y``: the driver's CUDA is older than X.Y.
 - ``nvidia :: sm_arch :: NN_real``: machine code for compute capability N.N, which runs on a GPU
   of the same major and the same or a higher minor; ``NN_virtual``: PTX, JIT-compiled on any GPU
-  of that capability or newer.  Order: real from the GPU's own minor down, then virtual.
+  of that capability or newer.  Order: real from the GPU's own minor down, then virtual.  A
+  target with ``+cuda`` and no ``+sm`` is taken to have a GPU every build covers (uv's
+  ``--torch-backend cu128`` asks no more); give ``+sm`` to have the architecture checked.
 - ``x86_64 :: level :: vN``: the CPU is at level vN or above; highest first.
 
 Sources: https://peps.python.org/pep-0825/ (variant ordering; verified 2026-11-22);
@@ -147,8 +149,10 @@ def _cuda_upper(props: Properties, value: str) -> float | None:
 
 def _sm_arch(props: Properties, value: str) -> float | None:
     found = re.fullmatch(r"(\d+)(\d)_(real|virtual)", value)
-    if props.sm is None or found is None:
+    if found is None or (props.sm is None and props.cuda is None):
         return None
+    if props.sm is None:
+        return 0.0  # a CUDA target that names no GPU: its architecture is taken as covered (as uv's cuXYZ)
     cap = (int(found[1]), int(found[2]))
     if found[3] == "real":
         return float(props.sm[1] - cap[1]) if cap[0] == props.sm[0] and cap[1] <= props.sm[1] else None
