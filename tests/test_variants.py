@@ -167,7 +167,11 @@ def test_each_target_gets_its_variant_and_a_legacy_installer_the_plain_wheel(
         "linux-x86_64@2.28+cuda=12.8+sm=61 / 3.12": ("cu126", f"{WHEEL}-cu126.whl", f"{WHEEL}.whl"),
     }
     cu128 = next(c for c in cells if "cuda=12.8 /" in str(c["label"]))
-    assert cu128["variants"][0]["properties"][0] == "nvidia :: cuda_version_lower_bound :: 12.8"  # type: ignore[index]
+    assert cu128["variants"][0]["properties"] == [  # type: ignore[index]
+        "nvidia :: cuda_version_lower_bound :: 12.8", "nvidia :: sm_arch :: not checked (the target names no +sm)"]
+    pascal = next(c for c in cells if "sm=61" in str(c["label"]))
+    assert pascal["variants"][0]["properties"] == [  # type: ignore[index]
+        "nvidia :: cuda_version_lower_bound :: 12.0", "nvidia :: sm_arch :: 60_real"]
     assert len(fetched) == 1  # read once for the whole matrix
 
 
@@ -176,7 +180,8 @@ def test_text_output_shows_both_installers(capsys: pytest.CaptureFixture[str]) -
         _serve(server)
         assert main(["check", "torch", "-t", "linux-x86_64+cuda=12.8", "-p", "3.12", "--index-url", server.url]) == 0
     out = capsys.readouterr().out
-    assert "torch 2.10.0: variant cu128 (nvidia :: cuda_version_lower_bound :: 12.8" in out
+    assert "✓ ok torch cu128 · legacy: plain" in out.splitlines()[2]
+    assert "torch 2.10.0: variant cu128 (nvidia :: cuda_version_lower_bound :: 12.8, nvidia :: sm_arch :: not checked" in out
     assert f"a variant-aware installer takes {WHEEL}-cu128.whl; one without variant support: {WHEEL}.whl" in out
 
 

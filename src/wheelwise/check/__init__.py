@@ -66,7 +66,8 @@ class VariantChoice:
     """A pin whose version has PEP 825 variant wheels for the target: what each kind of installer takes.
 
     :param variant: the label a variant-aware installer takes (``None``: a plain wheel, as no variant fits).
-    :param properties: that variant's properties (``nvidia :: cuda_version_lower_bound :: 12.8`` ...).
+    :param properties: per feature of that variant, the value the target matched
+        (``nvidia :: cuda_version_lower_bound :: 12.8``, ``nvidia :: sm_arch :: 86_real``).
     :param legacy_file: what an installer without variant support takes (``None``: no plain wheel here).
     :param supported: every label the target supports, best first.
     """
@@ -253,7 +254,7 @@ class Checker:
             label = pick.file.variant if pick.file else None
             meta = self.index.variants(name, candidate.version) if label else None
             found.append(VariantChoice(
-                name, str(candidate.version), label, tuple(meta.describe(label)) if meta and label else (),
+                name, str(candidate.version), label, tuple(meta.matched(label, target.properties)) if meta and label else (),
                 pick.file.filename if pick.file else None, pick.legacy.filename if pick.legacy else None,
                 pick.supported,
             ))

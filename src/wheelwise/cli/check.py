@@ -164,6 +164,11 @@ _MARK = {"ok": "[green]✓ ok[/]", "build": "[yellow]◐ build[/]", "blocked": "
 
 
 def _mark(cell: Cell) -> str:
+    if cell.installs and any(v.differs for v in cell.variants):
+        # both installers side by side: the variant taken, and what one without variant support takes
+        shown = ", ".join(f"{v.name} {v.variant or 'plain'} · legacy: {'plain' if v.legacy_file else 'none'}"
+                          for v in cell.variants if v.differs)
+        return f"{_MARK[cell.verdict]} [cyan]{escape(shown)}[/]"
     if cell.verdict == "blocked" and cell.blockers:
         names = list(dict.fromkeys(b.project for b in cell.blockers if b.project))
         shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")

@@ -85,6 +85,18 @@ class VariantsJson:
         return [f"{ns} :: {feature} :: {value}" for ns, features in self.variants.get(label, {}).items()
                 for feature, values in features.items() for value in values]
 
+    def matched(self, label: str, props: Properties) -> list[str]:
+        """Per feature of a label, the best value *props* supports: why the machine takes it."""
+        found = []
+        for ns, features in self.variants.get(label, {}).items():
+            for feature, values in features.items():
+                best = supported_values(props, ns, feature, values)
+                if (ns, feature) == ("nvidia", "sm_arch") and props.sm is None:
+                    found.append("nvidia :: sm_arch :: not checked (the target names no +sm)")
+                elif best:
+                    found.append(f"{ns} :: {feature} :: {best[0]}")
+        return found
+
 
 def _strings(value: object, where: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and pattern.fullmatch(v) for v in value):
