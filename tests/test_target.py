@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from packaging.markers import Marker
@@ -314,3 +315,24 @@ def test_bad_targets_exit_2(text: str, exit_code: int, capsys: pytest.CaptureFix
 
     assert main(["check", "six", *text.split(), "--no-index"]) == exit_code
     assert "Traceback" not in capsys.readouterr().err
+
+
+# -- accelerator fit in plan: a target's +cuda is its driver's CUDA -----------------------------------
+
+def _plan(target: str, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    import json
+
+    from wheelwise.cli import main
+
+    empty = Path(str(tmp_path)) / "empty"
+    empty.mkdir(exist_ok=True)
+    main(["plan", "torch", "--accelerator", "cuda", "-t", target, "-p", "3.12", "--no-index", "-f", str(empty), "--json"])
+    plan: dict[str, object] = json.loads(capsys.readouterr().out)["plan"]
+    return plan
+
+
+def test_plan_tries_only_cuda_builds_the_targets_driver_runs(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    tried = [t["stack"] for t in _plan("linux-x86_64+cuda=12.8", tmp_path, capsys)["tried"]]  # type: ignore[attr-defined, index]
+    assert tried[0] == "torch-cuda-12.8" and "torch-cuda-13.0" not in tried
+    old = _plan("linux-x86_64+cuda=12.4", tmp_path, capsys)
+    assert not old["ok"] and "supports CUDA 12.4" in str(old["reason"]) and "need CUDA 12.6 or newer" in str(old["reason"])
