@@ -111,7 +111,7 @@ def test_os_too_old_says_what_it_needs(
 
 def test_reasons_order_and_slugs() -> None:
     assert Reason.YANKED < Reason.REQUIRES_PYTHON < Reason.SDIST_ONLY < Reason.PYTHON < Reason.ABI
-    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD == max(r for r in Reason if r.about_files)
+    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD < Reason.VARIANT == max(r for r in Reason if r.about_files)
     assert [r.slug for r in Reason if r.about_files] == [
         "yanked",
         "requires-python",
@@ -120,6 +120,7 @@ def test_reasons_order_and_slugs() -> None:
         "abi",
         "platform",
         "os-too-old",
+        "variant",
     ]
 
 
