@@ -225,3 +225,31 @@ def test_variant_wheels_leave_other_files_alone(capsys: pytest.CaptureFixture[st
 def test_distfile_variant_property() -> None:
     assert DistFile("torch-2.10.0-cp312-cp312-win_amd64-cu130.whl", "u").variant == "cu130"
     assert DistFile("torch-2.10.0-variants.json", "u").is_variants_json
+
+
+def test_show_names_the_file_a_target_takes_and_why_not_the_others(capsys: pytest.CaptureFixture[str]) -> None:
+    with IndexServer() as server:
+        _serve(server)
+        for tag in ("cp312-cp312-macosx_14_0_arm64", "cp311-cp311-manylinux_2_28_x86_64", "cp312-cp312-manylinux_2_34_x86_64"):
+            server.add_wheel(f"torch-2.10.0-{tag}.whl", make_wheel("torch", "2.10.0", tag))
+        code = main(["show", "torch", "-t", "x86_64-manylinux_2_28+cuda=12.8+sm=61", "-p", "3.12", "--index-url", server.url,
+                     "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert code == 0 and doc["target"]["label"] == "linux-x86_64@2.28+cuda=12.8+sm=61 (x86_64-manylinux_2_28) / 3.12"
+        why = {c["filename"]: c["why"] for c in doc["target"]["files"]}
+        assert doc["target"]["files"][0] == {"filename": f"{WHEEL}-cu126.whl", "why": "taken", "rank": 0, "needs": None}
+        assert why == {
+            f"{WHEEL}-cu126.whl": "taken",
+            f"{WHEEL}-null.whl": "variant-not-chosen",
+            f"{WHEEL}-cu128.whl": "variant",  # no code for sm_61
+            f"{WHEEL}-cu130.whl": "variant",  # needs a CUDA 13 driver
+            f"{WHEEL}.whl": "plain-not-chosen",
+            "torch-2.10.0-cp312-cp312-macosx_14_0_arm64.whl": "platform",
+            "torch-2.10.0-cp311-cp311-manylinux_2_28_x86_64.whl": "python",
+            "torch-2.10.0-cp312-cp312-manylinux_2_34_x86_64.whl": "os-too-old",
+        }
+        assert main(["show", "torch", "-t", "linux-x86_64", "-p", "3.12", "--index-url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert f"takes {WHEEL}-null.whl" in out
+    assert "torch-2.10.0-cp312-cp312-manylinux_2_34_x86_64.whl: needs glibc 2.34 or newer" in out
+    assert f"not {WHEEL}-cu128.whl: a variant for properties the target does not have" in out
