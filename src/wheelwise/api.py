@@ -17,8 +17,8 @@ from typing import Any
 from .cache import Cache, default_cache_dir
 from .check import CheckReport
 from .check import check as check_cells
-from .doctor import Report, diagnose
-from .explain import Match, host_context
+from .doctor import NewestRelease, Report, diagnose
+from .explain import Host, Match, host_context
 from .explain import explain as find_signatures
 from .facts import collect
 from .index import IndexSettings, PackageIndex, load_pip_settings
@@ -112,14 +112,20 @@ def check(
         return check_cells(opened, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds)
 
 
-def doctor(python: str | None = None, facts: Mapping[str, Any] | None = None) -> Report:
+def doctor(
+    python: str | None = None, facts: Mapping[str, Any] | None = None, newest: Mapping[str, NewestRelease] | None = None
+) -> Report:
     """What is wrong with *python*'s ML setup (default: the active venv's, else python3 on PATH),
-    or with *facts* collected elsewhere (``wheelwise doctor --collect``)."""
-    return diagnose(facts if facts is not None else collect(python), load())
+    or with *facts* collected elsewhere (``wheelwise doctor --collect``).
+
+    :param newest: what the index says of the newest framework releases
+        (:func:`wheelwise.doctor.newest_releases`); without it the dated table speaks.
+    """
+    return diagnose(facts if facts is not None else collect(python), load(), newest)
 
 
 def explain(text: str, facts: Mapping[str, Any] | None = None) -> list[Match]:
     """The known errors in a pasted log *text*, each with cause, fix and sources; with *facts*
     (``wheelwise doctor --collect``), each says what that machine shows about its subjects."""
-    matches = find_signatures(text, load().signatures)
+    matches = find_signatures(text, load().signatures, Host.from_facts(facts))
     return [dataclasses.replace(m, context=host_context(m.signature, facts)) for m in matches]
