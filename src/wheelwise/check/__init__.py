@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from ..index import PackageIndex
 from ..knowledge import Constraint
+from ..knowledge import load as load_knowledge
 from ..requirements import SourcedRequirement
 from ..resolve import (
     DEFAULT_MAX_ROUNDS,
@@ -36,6 +37,7 @@ from ..resolve import (
     root_requirements,
 )
 from ..target import Target
+from .accelerators import cuda_warnings
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
 
@@ -114,6 +116,8 @@ class Cell:
     not_examined: list[str] = dataclasses.field(default_factory=list)
     #: pins with PEP 825 variant wheels: the variant-aware and the legacy installer's file
     variants: list[VariantChoice] = dataclasses.field(default_factory=list)
+    #: pins built for a newer CUDA than the target's driver (``+cuda``) runs
+    accelerator_fit: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def installs(self) -> bool:
@@ -137,6 +141,7 @@ class Cell:
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
             "variants": [v.to_dict() for v in self.variants],
+            "accelerator_fit": list(self.accelerator_fit),
         }
 
 
@@ -242,6 +247,8 @@ class Checker:
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             cell.variants = self._variants(target, outcome)
+            if target.properties.cuda is not None:
+                cell.accelerator_fit = cuda_warnings(outcome.pins, target, load_knowledge())
             self._needs(cell)
             return cell
         assert isinstance(outcome, Failure)

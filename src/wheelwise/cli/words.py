@@ -162,6 +162,8 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
                 lines.append(Line((("", f"{name}=={candidate.version}{file}"),), depth=1, kind="pin"))
     for warning in cell.warnings:
         lines.append(Line((("warn", "warning"), ("", f": {warning} (pip warns the same; nothing of it is installed)")), kind="warning"))
+    for text in cell.accelerator_fit:
+        lines.append(Line((("warn", "accelerator"), ("", f": {text}")), kind="accelerator"))
     for name, version in cell.newer_sdists:
         lines.append(Line((("", f"note: plain pip would build {name} {version} from its sdist; these pins take the "
                                 "newest wheel (as pip --prefer-binary does)"),), kind="note"))
