@@ -205,6 +205,7 @@ VARIANTS_JSON = "-variants.json"
 _LABEL = re.compile(r"[0-9a-z_.]{1,16}")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def variant_label(filename: str) -> str | None:
     """The PEP 825 variant label of a wheel file name, ``None`` for a plain wheel (or not a wheel).
 
