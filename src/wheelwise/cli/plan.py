@@ -60,6 +60,8 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
         target = parse_target(target_name, versions[0])
         platform = target.name
         accelerators = {"nvidia": target.os != "macos", "apple_gpu": platform == "macos-arm64"}
+        if target.properties:  # the target says what it has: +cuda for NVIDIA, +metal for Apple's GPU
+            accelerators = {"nvidia": target.properties.cuda is not None, "apple_gpu": target.properties.metal}
     accelerator = args.accelerator
     if accelerator == "auto":
         accelerator = choose_accelerator(args.framework, platform, accelerators)
@@ -67,6 +69,9 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
     driver = driver_cuda = None
     if facts is not None and facts.nvidia:
         driver, driver_cuda = _version(facts.nvidia.get("driver")), _version(facts.nvidia.get("cuda"))
+    elif target.properties.cuda is not None:
+        # a target's +cuda is its driver's CUDA: stacks built for a newer CUDA do not run there
+        driver_cuda = Version("{}.{}".format(*target.properties.cuda))
     stacks = candidate_stacks(knowledge, args.framework, accelerator, platform, os_name=target.os, driver=driver, driver_cuda=driver_cuda)
     settings = index_settings(args)
 
