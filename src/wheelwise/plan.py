@@ -316,8 +316,8 @@ def make_plan(
             if cell.installs:
                 plan.stack, plan.cell = stack, cell
                 plan.index_options, plan.credentials_hidden = index_options(index.settings)
-                if accelerator == "cpu" and (cuda := cuda_builds(cell.pins)):
-                    _refuse_cuda(plan, stack, index.settings, cuda)
+                if accelerator == "cpu" and (cuda_pins := cuda_builds(cell.pins)):
+                    _refuse_cuda(plan, stack, index.settings, cuda_pins)
                     return plan
                 plan.locked = lock_pins(index, cell.pins)
                 return plan
