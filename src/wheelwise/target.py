@@ -217,7 +217,27 @@ def parse_target(text: str, python: tuple[int, int]) -> Target:
         if preset.os == "linux" and (len(parts) != 2 or parts[0] != 2):
             raise BadInputError(f"{text!r}: a Linux target takes a glibc version like 2.28", hint="e.g. linux-x86_64@2.31")
         os_version = (parts[0], parts[1] if len(parts) > 1 else 0)
+        check_os_version(preset.os, os_version, text)
     return Target(name=name.lower(), os=preset.os, arch=preset.arch, os_version=os_version, python=python)
+
+
+def check_os_version(os_name: str, version: tuple[int, int], text: str) -> None:
+    """Refuse an OS version no target can have (``BadInputError``, exit 2).
+
+    Every platform tag follows from the version down to the oldest, so an absurd
+    version (macOS 999999999) would mean a billion tags.  macOS is 10.0-10.16, then
+    11 onwards (one major a year: macOS 26 in 2025); glibc is 2.x.
+    """
+    major, minor = version
+    if os_name == "macos":
+        sane = (major == 10 and 0 <= minor <= 16) or (11 <= major <= 99 and 0 <= minor <= 99)
+        span = "macOS 10.0-10.16 or 11-99"
+    else:
+        sane = major == 2 and 0 <= minor <= 99
+        span = "glibc 2.0-2.99"
+    if not sane:
+        raise BadInputError(f"{text!r}: the version is outside what a target can name ({span})",
+                            hint="e.g. macos-arm64@14 or linux-x86_64@2.28")
 
 
 _HOST_PROBE = """
