@@ -1,8 +1,10 @@
 """Host facts: what the probe read off one interpreter and its machine.
 
 :func:`collect` runs ``probes/host.py`` *with the interpreter being examined*
-(so wheelwise installed once can examine any venv); :func:`load_facts` reads
-facts collected elsewhere.  :class:`HostFacts` gives typed access to the JSON
+(so wheelwise installed once can examine any venv), isolated (``-I -S``): no
+``.pth`` file, ``sitecustomize`` or package of the examined environment runs,
+and nothing is imported from it; :func:`load_facts` reads facts collected
+elsewhere.  :class:`HostFacts` gives typed access to the JSON
 document, whose shape is documented in the README; a fact the probe could not
 read is ``None`` here, never a guess.
 """
@@ -47,10 +49,23 @@ def default_python() -> str:
     return sys.executable
 
 
-def collect(python: str | None = None, *, light: bool = False, timeout: float = 180) -> dict[str, Any]:
-    """Run the host probe with *python* and return its JSON document."""
+#: How the probe's interpreter starts: ``-I`` ignores ``PYTHON*`` variables and the
+#: user's site and keeps the probe's folder off ``sys.path``; ``-S`` skips ``site``,
+#: so no ``.pth`` file or ``sitecustomize`` runs and site-packages is not importable.
+ISOLATED = ("-I", "-S")
+
+
+def collect(python: str | None = None, *, light: bool = False, target: bool = False, accelerators: bool = True,
+            timeout: float = 180) -> dict[str, Any]:
+    """Run the host probe with *python*, isolated, and return its JSON document.
+
+    :param light: skip what is installed (distributions, extensions, framework builds).
+    :param target: add every wheel tag (``tags.all``), for :func:`wheelwise.target.host_target`.
+    :param accelerators: ask nvidia-smi / system_profiler (not needed for a target).
+    """
     exe = python or default_python()
-    argv = [exe, str(script("host"))] + (["--light"] if light else [])
+    flags = [flag for flag, on in (("--light", light), ("--target", target), ("--no-accelerators", not accelerators)) if on]
+    argv = [exe, *ISOLATED, str(script("host")), *flags]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except FileNotFoundError as exc:
@@ -63,7 +78,7 @@ def collect(python: str | None = None, *, light: bool = False, timeout: float = 
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         raise BadInputError(
             f"{exe} could not run the probe: {tail[0]}",
-            hint="the probe needs Python 3.8 or later",
+            hint="the probe needs CPython or PyPy 3.6 or later (3.8 or later is what wheelwise supports)",
         )
     try:
         data = json.loads(proc.stdout)
