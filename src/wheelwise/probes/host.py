@@ -319,10 +319,10 @@ def markers() -> Dict[str, str]:
     }
 
 
-def wheel_tags(errors: Errors, full: bool = False, count: int = 12) -> Optional[Facts]:
+def wheel_tags(errors: Errors, dirs: List[str], full: bool = False, count: int = 12) -> Optional[Facts]:
     """The supported wheel tags, best first, computed here (see :func:`sys_tags`)."""
     try:
-        every = sys_tags(errors)
+        every = sys_tags(errors, dirs)
     except Exception as exc:  # noqa: BLE001 - a fact not read is said, not a crash
         errors.append({"fact": "tags", "reason": "cannot compute the wheel tags: %r" % exc})
         return None
@@ -464,7 +464,7 @@ def musl_version(elf: Optional[Facts]) -> Optional[Tuple[int, int]]:
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def linux_platforms(errors: Errors) -> List[str]:
+def linux_platforms(errors: Errors, dirs: List[str]) -> List[str]:
     linux = _normalize(sysconfig.get_platform())
     if not linux.startswith("linux_"):
         return [linux]
@@ -485,7 +485,7 @@ def linux_platforms(errors: Errors) -> List[str]:
         compatible = any(a in _MANYLINUX_ARCHS for a in archs)
     glibc = glibc_version()
     if compatible and glibc is not None:
-        if _has_manylinux_module():
+        if _has_manylinux_module(dirs):
             errors.append({"fact": "tags", "reason": "a _manylinux module is installed; its policy was not run (it is code of the examined environment)"})
         oldest = (2, 4) if set(archs) & {"x86_64", "i686"} else (2, 16)
         highest = [glibc] + [(major, 50) for major in range(glibc[0] - 1, 1, -1)]
@@ -503,9 +503,9 @@ def linux_platforms(errors: Errors) -> List[str]:
     return found
 
 
-def _has_manylinux_module() -> bool:
+def _has_manylinux_module(dirs: List[str]) -> bool:
     # packaging asks an importable _manylinux module; here it is only looked for
-    for top in sys.path:
+    for top in sys.path + dirs:
         try:
             if any(n == "_manylinux.py" or n.startswith("_manylinux.") for n in os.listdir(top or ".")):
                 return True
@@ -562,7 +562,7 @@ def _mac_version() -> Tuple[int, int]:
     return (version[0], version[1] if len(version) > 1 else 0)
 
 
-def platform_tags(errors: Errors) -> List[str]:
+def platform_tags(errors: Errors, dirs: List[str]) -> List[str]:
     system = platform.system()
     if system == "Darwin":
         arch = platform.mac_ver()[2]
@@ -570,16 +570,16 @@ def platform_tags(errors: Errors) -> List[str]:
             arch = "ppc" if arch.startswith("ppc") else "i386"
         return mac_platforms(_mac_version(), arch)
     if system == "Linux":
-        return linux_platforms(errors)
+        return linux_platforms(errors, dirs)
     return [_normalize(sysconfig.get_platform())]
 
 
-def sys_tags(errors: Errors) -> List[str]:
+def sys_tags(errors: Errors, dirs: List[str]) -> List[str]:
     """Every tag this interpreter installs, best first (as ``packaging.tags.sys_tags``)."""
     name = sys.implementation.name
     short = _SHORT_NAMES.get(name) or name
     version = (sys.version_info[0], sys.version_info[1])
-    platforms = platform_tags(errors)
+    platforms = platform_tags(errors, dirs)
     tags = []
     if short == "cp":
         interpreter = "cp" + _nodot(version)
@@ -955,7 +955,7 @@ def collect(light: bool = False, target: bool = False, accelerators: bool = True
         "interpreter": interpreter(errors, env),
         "environment": env,
         "markers": markers(),
-        "tags": wheel_tags(errors, full=target),
+        "tags": wheel_tags(errors, env["site_packages"] + env["pth_paths"], full=target),
     }  # type: Facts
     dirs = env["pythonpath"] + env["site_packages"] + env["pth_paths"]
     installed = distributions(dirs, errors)
