@@ -26,4 +26,5 @@ def test_a_page_of_100000_files_is_shown_in_seconds(index_server: IndexServer, c
     assert len(doc["project"]["versions"]) == count
     assert doc["project"]["version"] == f"1.{count - 2}"  # the newest not yanked
     assert doc["project"]["requires_dist"] == [f"dep{count - 2}"]
-    assert elapsed < 60, f"show took {elapsed:.0f} s for {count} files"
+    # about 8 s alone, 30 s beside two busy loops on a shared machine; quadratic was 20 minutes
+    assert elapsed < 300, f"show took {elapsed:.0f} s for {count} files"
