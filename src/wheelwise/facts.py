@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from .errors import BadInputError
 from .probes import script
 
-__all__ = ["SCHEMA", "HostFacts", "collect", "default_python", "load_facts", "same_arch", "venv_python"]
+__all__ = ["SCHEMA", "HostFacts", "collect", "default_python", "load_facts", "same_arch", "validate", "venv_python"]
 
 SCHEMA = "wheelwise.facts/1"
 
@@ -218,8 +218,9 @@ def _check(value: Any, spec: Any, path: str, where: str, said: Any = None) -> No
 
 def validate(data: object, where: str) -> dict[str, Any]:
     """*data* if it is a facts document whose every field has its type, else ``BadInputError`` (exit 2)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise BadInputError("facts must be a JSON object", source=where, hint=_COLLECT_HINT)
+    data = dict(data)
     schema = data.get("schema")
     if schema != SCHEMA:
         raise BadInputError(
