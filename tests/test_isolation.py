@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers.indexserver import IndexServer
-from helpers.pythons import find_pythons, python_older_than
+from helpers.pythons import find_python2, find_pythons, python_older_than
 from helpers.wheels import make_wheel, wheel_filename
 from packaging.tags import compatible_tags, cpython_tags, platform_tags, sys_tags
 
@@ -173,6 +173,16 @@ def test_check_plan_and_doctor_on_an_old_python(index_server: IndexServer, capsy
     assert "Traceback" not in capsys.readouterr().err
     assert main(["doctor", "--python", old, "--json"]) in (0, 1)
     assert json.loads(capsys.readouterr().out)["python"].split()[1].startswith("3.")
+
+
+@pytest.mark.skipif(find_python2() is None, reason="no Python 2 on this machine")
+@pytest.mark.parametrize("command", [["doctor"], ["check", "demo", "-t", "host", "--offline"]], ids=["doctor", "check"])
+def test_python_2_is_named_not_a_crash(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    python2 = find_python2()
+    assert python2 is not None
+    assert main([*command, "--python", python2]) == 2
+    err = capsys.readouterr().err
+    assert "is Python 2." in err and "the probe runs on Python 3.6 or later" in err and "Traceback" not in err
 
 
 def test_probe_source_is_python_3_8_syntax_and_stdlib_only() -> None:

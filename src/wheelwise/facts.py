@@ -76,11 +76,12 @@ def collect(python: str | None = None, *, light: bool = False, target: bool = Fa
     except subprocess.TimeoutExpired as exc:
         raise BadInputError(f"{exe} did not finish the probe within {timeout:.0f} s") from exc
     if proc.returncode != 0:
+        old = _too_old(exe)
+        if old:
+            raise BadInputError(f"{exe} is Python {old}: the probe runs on Python 3.6 or later",
+                                hint="give --python a Python 3 interpreter")
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise BadInputError(
-            f"{exe} could not run the probe: {tail[0]}",
-            hint="the probe needs CPython or PyPy 3.6 or later (3.8 or later is what wheelwise supports)",
-        )
+        raise BadInputError(f"{exe} could not run the probe: {tail[0]}", hint="the probe runs on Python 3.6 or later")
     try:
         data = json.loads(proc.stdout)
     except ValueError as exc:
@@ -91,6 +92,22 @@ def collect(python: str | None = None, *, light: bool = False, target: bool = Fa
 #: A facts file larger than this is not one ``doctor --collect`` wrote (20,000 extension
 #: modules, the probe's own limit, make about 3 MB).
 MAX_FACTS_BYTES = 32 << 20
+
+
+def _too_old(exe: str) -> str | None:
+    """``2.7`` when *exe* is a Python older than the probe runs on (asked with -E -s -S, which
+    every Python knows and which runs nothing of its environment), else None."""
+    ask = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
+    try:
+        out = subprocess.run([exe, "-E", "-s", "-S", "-c", ask], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        major, minor = (int(p) for p in out.split("."))
+    except ValueError:
+        return None
+    return out if (major, minor) < (3, 6) else None
 
 
 def load_facts(path: str) -> dict[str, Any]:

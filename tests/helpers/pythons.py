@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["find_pythons", "python_older_than"]
+__all__ = ["find_python2", "find_pythons", "python_older_than"]
 
 
 def _candidates() -> list[str]:
@@ -50,3 +50,16 @@ def python_older_than(version: tuple[int, int]) -> str | None:
     """The newest interpreter found older than *version* (3.x only), or None."""
     older = [exe for found, exe in find_pythons().items() if (3, 0) <= found < version]
     return older[-1] if older else None
+
+
+def find_python2() -> str | None:
+    """A Python 2 interpreter, or None."""
+    pyenv = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    for exe in sorted(glob.glob(os.path.join(pyenv, "versions", "2.*", "bin", "python"))) + sorted(glob.glob("/usr/bin/python2*")):
+        try:
+            proc = subprocess.run([exe, "-E", "-s", "-S", "-c", "import sys; print(sys.version_info[0])"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if proc.returncode == 0 and proc.stdout.strip() == "2":
+            return exe
+    return None
