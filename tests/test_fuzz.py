@@ -46,12 +46,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-#: Crashes found in code this change does not own (the pyproject reader), kept as failing
-#: properties until its owner's schema checks land; then remove the mark.  (The facts
-#: reader's landed: its properties below run unmarked.)
-KNOWN_CRASH = pytest.mark.xfail(
-    reason="known crash outside the index parsers (see the examples): fixed by schema checks there", strict=False
-)
 PAGE_URL = "https://index.invalid/simple/demo/"
 SCRATCH = Path(tempfile.mkdtemp(prefix="wheelwise-fuzz-"))
 
@@ -253,7 +247,6 @@ toml_values = st.recursive(
 )
 
 
-@KNOWN_CRASH
 @FUZZ
 @given(key=st.sampled_from(["dependencies", "optional-dependencies", "dynamic", "name"]), value=toml_values,
        extras=st.lists(st.sampled_from(["gpu", "demo", ""]), max_size=2))
@@ -272,7 +265,9 @@ def test_pyproject_with_any_field(key: str, value: object, extras: list[str]) ->
     except WheelwiseError as exc:
         assert exc.exit_code == 2
         return
-    assert all(isinstance(r.name, str) for r in found)
+    assert all(isinstance(r.name, str) for r in found.requirements)
+    if key == "dependencies" and isinstance(value, str):
+        raise AssertionError("a string of dependencies was read as requirements")  # d, e, m, o
 
 
 FACTS = sorted((Path(__file__).parent / "data" / "facts").glob("*.json"))
