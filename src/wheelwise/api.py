@@ -81,7 +81,8 @@ def check(
     :param targets: :class:`Target` objects, or names crossed with *pythons* (see :func:`matrix`).
     :param index: an open index to use (its settings, cache and progress hook win over these).
     :param settings: where packages come from (default: pip's configuration).
-    :param knowledge: apply wheelwise's cited compatibility rules (the CLI's ``--no-knowledge`` is False).
+    :param knowledge: apply wheelwise's cited compatibility rules and name the successors of blocked
+        requested projects (the CLI's ``--no-knowledge`` is False).
     """
     items = list(targets)
     cells = [t for t in items if isinstance(t, Target)]
@@ -90,9 +91,10 @@ def check(
         cells += matrix(names, pythons)
     wanted = _requirements(requirements, "requirements")
     rules = load_constraints() if knowledge else ()
+    successors = load().replacements if knowledge else ()
     limits = _requirements(constraints, "constraints")
     if index is not None:
-        return check_cells(index, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds)
+        return check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds)
     opened = PackageIndex(
         settings or load_pip_settings(),
         cache=Cache(cache_dir or default_cache_dir()),
@@ -101,7 +103,7 @@ def check(
         progress=progress,
     )
     with opened:
-        return check_cells(opened, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds)
+        return check_cells(opened, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds)
 
 
 def doctor(

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..index import PackageIndex
-from ..knowledge import Constraint
+from ..knowledge import Constraint, Replacement
 from ..requirements import SourcedRequirement
 from ..resolve import (
     DEFAULT_MAX_ROUNDS,
@@ -38,11 +38,12 @@ from ..resolve import (
 from ..target import Target
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
+from .successors import Successor, successors
 
 #: rounds of "allow sdists for the projects the last proof skipped" before allowing them all
 SDIST_ROUNDS = 4
 
-__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "check", "target_dict"]
+__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "Successor", "check", "target_dict"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Cell:
         ``unknown`` (the resolver reached its round limit: the blockers say where).
     :param warnings: what pip would warn about (an extra the chosen version does not define).
     :param newer_sdists: releases newer than a wheel pin that plain pip would build instead.
+    :param replacements: a blocked requested project's successor (knowledge), with its own
+        verdict on this target.
     """
 
     target: Target
@@ -85,6 +88,7 @@ class Cell:
     newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: requested projects the failure does not involve (it holds whatever they are)
     not_examined: list[str] = dataclasses.field(default_factory=list)
+    replacements: list[Successor] = dataclasses.field(default_factory=list)
 
     @property
     def installs(self) -> bool:
@@ -107,6 +111,7 @@ class Cell:
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
+            "replacements": [s.to_dict() for s in self.replacements],
         }
 
 
@@ -150,6 +155,7 @@ class Checker:
         constraints: Sequence[SourcedRequirement] = (),
         rules: Sequence[Constraint] = (),
         *,
+        replacements: Sequence[Replacement] = (),
         max_rounds: int = DEFAULT_MAX_ROUNDS,
     ) -> None:
         self.index = index
@@ -158,6 +164,8 @@ class Checker:
         #: rules resolution applies; ``needs`` rules are checked on the pins (:meth:`cell`)
         self.rules = tuple(rule for rule in rules if rule.narrows_resolution)
         self.needs = tuple(rule for rule in rules if rule.needs is not None)
+        #: successors looked up for a blocked requested project (:mod:`.successors`)
+        self.replacements = tuple(replacements)
         self.max_rounds = max_rounds
         self.shared = Shared(index)
         self.verdicts: dict[Target, str] = {}
@@ -171,7 +179,7 @@ class Checker:
             allow_sdists=sdists, max_rounds=self.max_rounds,
         )
 
-    def verdict(self, target: Target) -> tuple[str, Outcome]:
+    def verdict(self, target: Target, requested: Sequence[SourcedRequirement] | None = None) -> tuple[str, Outcome]:
         """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``.
 
         Sdists are allowed only for the projects a failed proof skipped a version of for want of
@@ -179,8 +187,10 @@ class Checker:
         and for all projects in the last round; so a blocked cell does not download every sdist
         of its graph.  A retry that reaches the round limit leaves the question open:
         ``unknown``, not the wheels-only ``blocked`` (with those sdists it might well install).
+
+        :param requested: other requirements than the checker's (a successor's, alone).
         """
-        roots = root_requirements(self.requested, target)
+        roots = root_requirements(self.requested if requested is None else requested, target)
         if not roots:
             return "ok", Resolution(target, {})
         outcome = self.resolve(target, roots, sdists=False)
@@ -215,6 +225,8 @@ class Checker:
         cell.knowledge = list(outcome.applied)
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
+        if verdict == "blocked" and self.replacements:
+            cell.replacements = successors(self, cell, roots, self.replacements)
         return cell
 
     def _needs(self, cell: Cell) -> None:
@@ -240,12 +252,16 @@ def check(
     constraints: Sequence[SourcedRequirement] = (),
     rules: Sequence[Constraint] = (),
     *,
+    replacements: Sequence[Replacement] = (),
     nearest: bool = True,
     workers: int = 8,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
 ) -> CheckReport:
-    """Check every target (each carries its Python) and explain the failing ones."""
-    checker = Checker(index, requested, constraints, rules, max_rounds=max_rounds)
+    """Check every target (each carries its Python) and explain the failing ones.
+
+    :param replacements: successors to look up (and resolve alone) for blocked requested projects.
+    """
+    checker = Checker(index, requested, constraints, rules, replacements=replacements, max_rounds=max_rounds)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(checker.cell, targets))
         if nearest:
