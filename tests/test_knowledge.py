@@ -5,10 +5,24 @@ from __future__ import annotations
 import re
 
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from wheelwise.errors import KnowledgeError
-from wheelwise.knowledge import DATA_FILES, _read, load, load_constraints, load_files
+from wheelwise.knowledge import (
+    DATA_FILES,
+    KINDS,
+    Exclusion,
+    Forbid,
+    MacOSRange,
+    Needs,
+    Require,
+    _read,
+    load,
+    load_constraints,
+    load_files,
+    parse_constraints,
+)
 from wheelwise.target import PRESETS
 
 
@@ -38,16 +52,72 @@ def test_stacks_cover_each_framework_and_accelerator() -> None:
 def test_resolution_gets_only_narrowing_rules() -> None:
     rules = load_constraints()
     assert {r.id for r in rules} >= {"tensorflow-metal-1.2-needs-tf-below-2.20", "tensorflow-text-matches-tensorflow", "jax-metal-0.1.1-needs-jax-below-0.5.1"}
-    assert all(r.require is not None or r.forbid is not None or r.needs is not None for r in rules)
+    assert all(isinstance(r, (Require, Forbid, Needs)) for r in rules)
     assert "jax-needs-jaxlib" in {r.id for r in rules}
-    assert not any(r.macos is not None for r in rules)
+    assert not any(isinstance(r, MacOSRange) for r in rules)
 
 
 def test_templated_requirement_follows_the_triggering_version() -> None:
     rule = next(r for r in load().constraints if r.id == "tensorflow-text-matches-tensorflow")
+    assert isinstance(rule, Require)
     assert str(rule.requirement_for(Version("2.18.1"))) == "tensorflow==2.18.*"
     assert rule.applies_to("tensorflow_text", Version("2.18.1"))
     assert not rule.applies_to("tensorflow", Version("2.18.1"))
+
+
+RULES = """
+[[rule]]
+id = "r"
+when = "tensorflow-text>=2"
+require = "tensorflow=={major}.{minor}.*"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "f"
+when = "tensorflow-metal>=1.2"
+forbid = "tensorflow"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "n"
+when = "jax"
+needs = "jaxlib"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "m"
+when = "tensorflow-metal>=1.2"
+macos = ">=14"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+"""
+
+
+def test_each_kind_of_rule_is_its_own_type_read_from_its_key() -> None:
+    """The constraints.toml format is unchanged: the key a rule gives picks its type, and
+    each type answers what it asks (rendered with the release it applied to), what resolution
+    must exclude, and the JSON document of before (plus its kind)."""
+    require, forbid, needs, macos = parse_constraints(RULES)
+    assert [type(r) for r in (require, forbid, needs, macos)] == [Require, Forbid, Needs, MacOSRange]
+    assert [r.kind for r in (require, forbid, needs, macos)] == list(KINDS)
+    v = Version("2.18.1")
+    assert require.effect(v) == "tensorflow==2.18.* with tensorflow-text 2.18.1"
+    assert require.effect() == "tensorflow=={major}.{minor}.* when tensorflow-text>=2"
+    assert require.exclusion(v) == Exclusion("tensorflow", SpecifierSet("==2.18.*"))
+    assert forbid.exclusion(v) == Exclusion("tensorflow", None)
+    assert needs.exclusion(v) is None and macos.exclusion(v) is None
+    assert [r.narrows_resolution for r in (require, forbid, needs, macos)] == [True, True, False, False]
+    assert [r.subject for r in (require, forbid, needs, macos)] == ["tensorflow", "tensorflow", "jaxlib", "macos"]
+    doc = require.to_dict(v)
+    assert (doc["kind"], doc["require"], doc["forbid"], doc["applied"]) == ("require", "tensorflow=={major}.{minor}.*", None, require.effect(v))
+    assert macos.to_dict()["macos"] == ">=14" and macos.to_dict()["applied"] is None
 
 
 def test_coverage_and_replacements_answer() -> None:

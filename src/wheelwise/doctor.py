@@ -21,7 +21,17 @@ from packaging.version import InvalidVersion, Version
 from .compat import Compatible, requires_python_ok, wheel_verdict
 from .facts import HostFacts, same_arch
 from .index import PackageIndex
-from .knowledge import FRAMEWORKS, Constraint, Knowledge, release_floor
+from .knowledge import (
+    FRAMEWORKS,
+    Constraint,
+    Forbid,
+    Knowledge,
+    MacOSRange,
+    Needs,
+    Require,
+    release_floor,
+    unhandled,
+)
 from .target import Target
 
 __all__ = ["CATEGORIES", "Finding", "NewestRelease", "Report", "Status", "diagnose", "newest_releases"]
@@ -437,22 +447,26 @@ def _dead_ends(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
 
 def _rule_broken(rule: Constraint, trigger: str, version: Version, facts: HostFacts) -> tuple[str, tuple[str, ...]] | None:
     """What this installation breaks of a rule that applies to it, and the fix; None when nothing."""
-    if rule.require is not None:
-        required = rule.requirement_for(version)
-        other = facts.version_of(required.name)
-        if other is not None and not required.specifier.contains(other, prereleases=True):
-            return (f"{trigger} does not work with {required.name} {other}: it needs {required}",
-                    (f"python -m pip install '{required}'",))
-    elif rule.forbid is not None:
-        other = facts.version_of(rule.forbid)
-        if other is not None:
-            return f"{rule.forbid} {other} is installed with {trigger}, which it cannot work with", _forbid_fix(rule.forbid, rule.when)
-    elif rule.needs is not None and not facts.has(rule.needs):
-        return f"{trigger} is installed without {rule.needs}", (f"python -m pip install {rule.needs}",)
-    elif rule.macos is not None and facts.os_name == "macos":
-        os_version = facts.os_version
-        if os_version is not None and not rule.macos.contains(os_version, prereleases=True):
-            return f"{trigger} needs macOS {rule.macos}; this is macOS {os_version}", ("upgrade macOS",)
+    match rule:
+        case Require():
+            required = rule.requirement_for(version)
+            other = facts.version_of(required.name)
+            if other is not None and not required.specifier.contains(other, prereleases=True):
+                return (f"{trigger} does not work with {required.name} {other}: it needs {required}",
+                        (f"python -m pip install '{required}'",))
+        case Forbid():
+            other = facts.version_of(rule.project)
+            if other is not None:
+                return f"{rule.project} {other} is installed with {trigger}, which it cannot work with", _forbid_fix(rule.project, rule.when)
+        case Needs():
+            if not facts.has(rule.project):
+                return f"{trigger} is installed without {rule.project}", (f"python -m pip install {rule.project}",)
+        case MacOSRange():
+            os_version = facts.os_version if facts.os_name == "macos" else None
+            if os_version is not None and not rule.versions.contains(os_version, prereleases=True):
+                return f"{trigger} needs macOS {rule.versions}; this is macOS {os_version}", ("upgrade macOS",)
+        case _:
+            unhandled(rule)
     return None
 
 

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..index import PackageIndex
-from ..knowledge import Constraint, Replacement
+from ..knowledge import Constraint, Needs, Replacement
 from ..requirements import SourcedRequirement
 from ..resolve import (
     DEFAULT_MAX_ROUNDS,
@@ -163,7 +163,7 @@ class Checker:
         self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
         #: rules resolution applies; ``needs`` rules are checked on the pins (:meth:`cell`)
         self.rules = tuple(rule for rule in rules if rule.narrows_resolution)
-        self.needs = tuple(rule for rule in rules if rule.needs is not None)
+        self.needs = tuple(rule for rule in rules if isinstance(rule, Needs))
         #: successors looked up for a blocked requested project (:mod:`.successors`)
         self.replacements = tuple(replacements)
         self.max_rounds = max_rounds
@@ -232,10 +232,9 @@ class Checker:
     def _needs(self, cell: Cell) -> None:
         """A pinned project without the one a cited rule says it needs is a warning on the cell."""
         for rule in self.needs:
-            assert rule.needs is not None
             for name, candidate in cell.pins.items():
-                if rule.applies_to(name, candidate.version) and canonicalize_name(rule.needs) not in cell.pins:
-                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.needs}: {rule.summary}")
+                if rule.applies_to(name, candidate.version) and rule.subject not in cell.pins:
+                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.project}: {rule.summary}")
                     cell.knowledge.append(rule)
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:

@@ -168,7 +168,7 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
     for rule in cell.knowledge:
         if rule.sources[0] in cited:
             continue
-        lines.append(Line((("", f"knowledge: {rule.summary}; applied {rule.describe_effect(cell.version_of(rule.when.name))}"),), kind="knowledge"))
+        lines.append(Line((("", f"knowledge: {rule.summary}; applied {rule.effect(cell.version_of(rule.when.name))}"),), kind="knowledge"))
         lines.append(Line((("dim", f"source: {rule.sources[0]} (verified {rule.verified})"),), depth=1, kind="source"))
     for blocker in cell.blockers:
         first, *more = blocker_lines(blocker, cell.target)
