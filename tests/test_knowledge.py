@@ -28,7 +28,7 @@ from wheelwise.target import PRESETS
 
 def test_every_shipped_entry_is_cited_and_dated() -> None:
     k = load()
-    every = (*k.constraints, *k.coverage, *k.stacks, *k.python_support, *k.platform_support, *k.pip_needs, *k.driver_needs, *k.replacements, *k.signatures)
+    every = (*k.constraints, *k.coverage, *k.stacks, *k.python_support, *k.platform_support, *k.pip_needs, *k.driver_needs, *k.replacements, *k.signatures, *k.torch_cuda)
     assert len(every) > 80
     for entry in every:
         assert entry.sources and all(s.startswith("https://") for s in entry.sources), entry.id
@@ -120,6 +120,24 @@ def test_each_kind_of_rule_is_its_own_type_read_from_its_key() -> None:
     assert macos.to_dict()["macos"] == ">=14" and macos.to_dict()["applied"] is None
 
 
+def test_torch_cuda_builds_say_which_gpus_they_run_on() -> None:
+    """A GPU runs a build that carries its major with an equal or lower minor, or through PTX;
+    the build is found from the installed torch's version and local label."""
+    k = load()
+    cu128 = k.torch_cuda_build(Version("2.8.0+cu128"))
+    assert cu128 is not None and cu128.id == "torch-2.8-cu128" and cu128.span() == "sm_70-sm_120"
+    assert cu128.covers((6, 1)) is None  # a GTX 1080: Pascal left the CUDA 12.8 builds
+    assert cu128.covers((8, 9)) == "machine code"  # an RTX 4090 runs the 8.6 code
+    assert cu128.covers((12, 0)) == "machine code"
+    cu126 = k.torch_cuda_build(Version("2.8.0+cu126"))
+    assert cu126 is not None and cu126.covers((6, 1)) == "machine code"
+    assert cu126.covers((12, 0)) is None  # an RTX 5090 needs a CUDA 12.8 build
+    assert k.torch_cuda_build(Version("2.11.0+cu130")).covers((13, 0)) == "PTX"  # type: ignore[union-attr]
+    assert k.torch_cuda_build(Version("2.11.0+cu128")).covers((7, 0)) is None  # type: ignore[union-attr]
+    assert k.torch_cuda_build(Version("2.8.0")) is None  # the default wheel names no build
+    assert k.torch_cuda_build(Version("2.6.0+cu124")) is None  # not in the table: nothing is claimed
+
+
 def test_coverage_and_replacements_answer() -> None:
     k = load()
     cover = k.covered_through("tensorflow_metal")
@@ -148,6 +166,8 @@ def _files(**changes: str) -> dict[str, str]:
         ("stacks.toml", '[[stack]]\nid = "x"\nframework = "mxnet"\naccelerator = "cpu"\nplatforms = ["linux-x86_64"]\npackages = ["mxnet"]\nreleases = ">=1"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "'framework' = 'mxnet' is not one of"),
         ("stacks.toml", '[[stack]]\nid = "x"\nframework = "torch"\naccelerator = "cpu"\nplatforms = ["solaris-sparc"]\npackages = ["torch"]\nreleases = ">=1"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "platform 'solaris-sparc'"),
         ("support.toml", '[[python]]\nid = "x"\nproject = "torch"\nreleases = ">=2"\npython = "3.10+"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "'python' = '3.10+' does not parse"),
+        ("support.toml", '[[torch_cuda]]\nid = "x"\nreleases = ">=2.8,<2.9"\ncuda = "12.8"\narchitectures = ["8.6", "8.0"]\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-22"\n', "ascending order"),
+        ("support.toml", '[[torch_cuda]]\nid = "x"\nreleases = ">=2.8,<2.9"\ncuda = "12.8"\narchitectures = ["sm_86"]\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-22"\n', "not a compute capability"),
         ("replacements.toml", '[[replacement]]\nid = "tensorflow-macos-to-tensorflow"\nold = "a"\nnew = "b"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "is used twice"),
     ],
 )

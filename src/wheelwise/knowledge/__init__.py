@@ -9,7 +9,8 @@ with the URLs it comes from and the date it was last checked:
 * ``stacks.toml`` - framework x accelerator x platform: packages and index;
 * ``support.toml`` - which Pythons a framework release supports, where
   support for a platform ended or started, the pip a platform's wheels need,
-  the NVIDIA driver each CUDA major needs;
+  the NVIDIA driver each CUDA major needs, the GPU architectures each PyTorch
+  CUDA build carries;
 * ``replacements.toml`` - projects that have a successor;
 * ``signatures.toml`` - error messages: pattern, cause, fix, source.
 
@@ -67,6 +68,7 @@ __all__ = [
     "Rule",
     "Signature",
     "Stack",
+    "TorchCudaBuild",
     "load",
     "load_constraints",
     "release_floor",
@@ -158,6 +160,50 @@ class DriverNeed(Cited):
     windows: Version = Version("0")
 
 
+def _capability(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        raise ValueError("not a compute capability such as 8.6")
+    return int(major), int(minor)
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchCudaBuild(Cited):
+    """A PyTorch CUDA wheel build (``+cu128``) of *releases* and the GPU architectures it carries.
+
+    A build runs on a GPU whose compute capability has the same major version and an equal
+    or higher minor version than an architecture it carries machine code for (code for 8.0
+    runs on an 8.6 GPU, not on 9.0 or 7.5); *ptx*, where given, is the newest architecture
+    it also ships as PTX, which the driver compiles for any newer GPU.  (NVIDIA's binary
+    compatibility rules: https://forums.developer.nvidia.com/t/sm-xx-backward-compatibility/61958,
+    https://stackoverflow.com/questions/12424110.)
+    """
+
+    releases: SpecifierSet = SpecifierSet()
+    cuda: Version = Version("0")
+    architectures: tuple[tuple[int, int], ...] = ()
+    ptx: tuple[int, int] | None = None
+
+    @property
+    def local(self) -> str:
+        """The local version label of these wheels: ``cu128``."""
+        return f"cu{self.cuda.major}{self.cuda.minor}"
+
+    def covers(self, capability: tuple[int, int]) -> str | None:
+        """How a GPU of *capability* runs this build: ``machine code``, ``PTX`` (compiled by the
+        driver at first use, slow to start), or None (no kernels for it: "no kernel image")."""
+        if any(major == capability[0] and minor <= capability[1] for major, minor in self.architectures):
+            return "machine code"
+        if self.ptx is not None and self.ptx <= capability:
+            return "PTX"
+        return None
+
+    def span(self) -> str:
+        """The architectures in words: ``sm_75-sm_120``."""
+        names = [f"sm_{major}{minor}" for major, minor in self.architectures]
+        return f"{names[0]}-{names[-1]}" if len(names) > 1 else names[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Replacement(Cited):
     """*old* has a successor: *new*."""
@@ -238,6 +284,7 @@ class Knowledge:
     driver_needs: tuple[DriverNeed, ...]
     replacements: tuple[Replacement, ...]
     signatures: tuple[Signature, ...]
+    torch_cuda: tuple[TorchCudaBuild, ...] = ()
 
     def covered_through(self, project: str) -> Coverage | None:
         name = canonicalize_name(project)
@@ -248,6 +295,13 @@ class Knowledge:
 
     def driver_for(self, cuda: Version) -> DriverNeed | None:
         return next((d for d in self.driver_needs if d.cuda_major == cuda.major), None)
+
+    def torch_cuda_build(self, version: Version) -> TorchCudaBuild | None:
+        """The CUDA build an installed torch *version* is (``2.8.0+cu128``); None for a CPU build,
+        a local label it does not say, or a release the table does not cover."""
+        local = version.local or ""
+        release = Version(version.public)
+        return next((b for b in self.torch_cuda if b.local == local and b.releases.contains(release, prereleases=True)), None)
 
     def replacement_for(self, project: str, version: Version | None = None) -> Replacement | None:
         name = canonicalize_name(project)
@@ -414,6 +468,19 @@ def _driver_need(e: _Entry) -> DriverNeed:
     return DriverNeed(**e.cited(), cuda_major=major, linux=e.parse("linux", Version), windows=e.parse("windows", Version))
 
 
+def _torch_cuda(e: _Entry) -> TorchCudaBuild:
+    try:
+        architectures = tuple(_capability(a) for a in e.texts("architectures"))
+    except ValueError as exc:
+        raise e.fail(f"'architectures': {exc}") from exc
+    if list(architectures) != sorted(set(architectures)):
+        raise e.fail("'architectures' must be distinct and in ascending order")
+    return TorchCudaBuild(
+        **e.cited(), releases=e.parse("releases", SpecifierSet), cuda=e.parse("cuda", Version),
+        architectures=architectures, ptx=e.optional("ptx", _capability),
+    )
+
+
 def _replacement(e: _Entry) -> Replacement:
     return Replacement(
         **e.cited(), old=e.parse("old", _name), new=e.parse("new", _name), releases=SpecifierSet(e.data.get("releases", ""))
@@ -529,6 +596,7 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         driver_needs=get("support.toml", "driver", _driver_need),
         replacements=get("replacements.toml", "replacement", _replacement),
         signatures=get("signatures.toml", "signature", _signature),
+        torch_cuda=get("support.toml", "torch_cuda", _torch_cuda),
     )
     ids = {sig.id for sig in knowledge.signatures}
     for sig in knowledge.signatures:
