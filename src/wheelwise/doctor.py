@@ -522,6 +522,67 @@ def _v(text: object) -> Version | None:
         return None
 
 
+def _compute_capability(text: object) -> tuple[int, int] | None:
+    """``(12, 0)`` from nvidia-smi's ``12.0``; None when absent or unreadable."""
+    major, _, minor = str(text or "").strip().partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
+def _gpu_architectures(facts: HostFacts, knowledge: Knowledge, nvidia: Mapping[str, Any]) -> Iterator[Finding]:
+    """Whether the installed torch CUDA build carries kernels for each GPU's compute capability.
+
+    Said only where the facts name the GPU's compute capability and the knowledge names the
+    build's architectures (``2.8.0+cu128``); nothing is claimed about other builds.
+    """
+    version = facts.version_of("torch")
+    build = knowledge.torch_cuda_build(version) if version is not None else None
+    if version is None or build is None:
+        return
+    for gpu in nvidia.get("gpus") or []:
+        capability = _compute_capability(gpu.get("compute_capability"))
+        if capability is None:
+            continue
+        name, cc = gpu.get("name") or "the GPU", f"{capability[0]}.{capability[1]}"
+        how = build.covers(capability)
+        if how == "machine code":
+            yield Finding("accelerators", "gpu-in-torch-build", Status.OK,
+                          f"torch {version} carries kernels for {name} (compute capability {cc})", sources=build.sources)
+            continue
+        if how == "PTX":
+            yield Finding("accelerators", "gpu-in-torch-build", Status.WARN,
+                          f"torch {version} runs on {name} (compute capability {cc}) only through PTX compiled at first use",
+                          details=(f"the build carries {build.span()}; PTX is compiled by the driver, slowly, and not every kernel has it",),
+                          fix=_builds_for(knowledge, capability, version), sources=build.sources)
+            continue
+        newer = capability > build.architectures[-1]
+        yield Finding(
+            "accelerators",
+            "gpu-not-in-torch-build",
+            Status.FAIL,
+            f"torch {version} has no kernels for {name} (compute capability {cc}): the build carries {build.span()}",
+            details=(build.summary, f"the GPU is {'newer' if newer else 'older'} than every architecture this build carries; "
+                                    "CUDA calls fail with 'no kernel image is available for execution on the device'"),
+            fix=_builds_for(knowledge, capability, version),
+            sources=build.sources,
+        )
+
+
+def _builds_for(knowledge: Knowledge, capability: tuple[int, int], installed: Version) -> tuple[str, ...]:
+    """The builds (same release first, then the newest) that carry machine code for *capability*."""
+    fitting = [b for b in knowledge.torch_cuda if b.covers(capability) == "machine code"]
+    if not fitting:
+        return ("no PyTorch CUDA build wheelwise knows carries this GPU's architecture; build torch from source for it",)
+    release = Version(installed.public)
+    fitting.sort(key=lambda b: (b.releases.contains(release, prereleases=True), release_floor(b.releases), b.cuda), reverse=True)
+    best = fitting[0]
+    stack = next((s for s in knowledge.stacks if s.framework == "torch" and s.cuda == best.cuda and s.index_url), None)
+    floor = release_floor(best.releases)
+    pin = f"torch=={floor.major}.{floor.minor}.*"
+    where = f" --index-url {stack.index_url}" if stack is not None else f"  # from PyTorch's {best.local} wheel index"
+    return (f"python -m pip install --force-reinstall '{pin}'{where}",
+            f"torch {floor.major}.{floor.minor} built for CUDA {best.cuda} ({best.local}) carries {best.span()}")
+
+
 def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
     if "accelerators" not in facts.data:
         return
@@ -562,6 +623,8 @@ def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
             )
         elif driver is not None and need is not None:
             yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {nvidia.get('driver')} runs CUDA {cuda}")
+    if nvidia is not None:
+        yield from _gpu_architectures(facts, knowledge, nvidia)
     # under Rosetta the Python itself is the fault (its own finding says so): no metal advice
     if apple is not None and facts.os_name == "macos" and not facts.rosetta and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
         yield Finding(
