@@ -14,6 +14,7 @@ from wheelwise.probes.host import (
     binary_architectures,
     file_architectures,
     macos_hardware,
+    parse_compute_caps,
     parse_nvidia,
 )
 
@@ -178,6 +179,14 @@ def test_nvidia_smi_output_is_read() -> None:
     banner = "| NVIDIA-SMI 550.127.05             Driver Version: 550.127.05     CUDA Version: 12.4     |\n"
     facts = parse_nvidia("NVIDIA H100 80GB HBM3, 550.127.05, 81559\n", banner)
     assert facts == {"driver": "550.127.05", "cuda": "12.4", "gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_mib": 81559}]}
+
+
+def test_compute_capabilities_are_read_one_per_gpu() -> None:
+    """``nvidia-smi --query-gpu=compute_cap --format=csv,noheader`` prints one per GPU line;
+    anything else (an old driver's complaint) is not taken for one."""
+    assert parse_compute_caps("9.0\n12.0\n") == ["9.0", "12.0"]
+    assert parse_compute_caps("[N/A]\n") == [None]
+    assert parse_compute_caps("") == []
 
 
 # -- CLI ----------------------------------------------------------------------------
