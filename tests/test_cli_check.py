@@ -135,6 +135,8 @@ def test_blocked_project_with_a_successor(index_server: IndexServer, capsys: pyt
     assert main(argv) == 1
     out = capsys.readouterr().out
     assert "replacement: mediapipe-model-maker succeeds tflite-model-maker and, on its own, installs here" in out
+    assert main([*argv, "--format", "markdown"]) == 1
+    assert "**mediapipe-model-maker** succeeds tflite-model-maker" in capsys.readouterr().out
     assert main([*argv, "--json"]) == 1
     (cell,) = json.loads(capsys.readouterr().out)["cells"]
     (successor,) = cell["replacements"]
