@@ -42,6 +42,7 @@ __all__ = [
     "parse_html",
     "parse_json",
     "parse_page",
+    "variant_label",
 ]
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -104,6 +105,16 @@ class DistFile:
     def metadata_url(self) -> str:
         return self.url + ".metadata"
 
+    @property
+    def variant(self) -> str | None:
+        """The PEP 825 variant label of a variant wheel (``cu128``, ``null``); ``None`` otherwise."""
+        return variant_label(self.filename)
+
+    @property
+    def is_variants_json(self) -> bool:
+        """An index-level ``{name}-{version}-variants.json`` (PEP 825), not a distribution."""
+        return self.filename.endswith(VARIANTS_JSON)
+
     def to_dict(self) -> dict[str, Any]:
         """The fields that differ from their defaults (a page of 40,000 files stays small)."""
         data: dict[str, Any] = {"filename": self.filename, "url": self.url}
@@ -134,13 +145,21 @@ class ProjectPage:
     name: NormalizedName
     url: str
     files: tuple[DistFile, ...]
+    #: PEP 825 ``{name}-{version}-variants.json`` files the page links (never among :attr:`files`)
+    variants_json: tuple[DistFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(f.is_variants_json for f in self.files):
+            object.__setattr__(self, "variants_json", (*self.variants_json, *(f for f in self.files if f.is_variants_json)))
+            object.__setattr__(self, "files", tuple(f for f in self.files if not f.is_variants_json))
 
     def versions(self) -> list[Version]:
         """Distinct versions, newest first."""
         return sorted({f.version for f in self.files}, reverse=True)
 
     def to_json(self) -> str:
-        return json.dumps({"name": self.name, "url": self.url, "files": [f.to_dict() for f in self.files]})
+        files = [f.to_dict() for f in (*self.files, *self.variants_json)]
+        return json.dumps({"name": self.name, "url": self.url, "files": files})
 
     @classmethod
     def from_json(cls, text: str) -> ProjectPage:
@@ -171,16 +190,43 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
         # An index lists thousands of wheels sharing a few name-version prefixes and tag
         # triples: packaging checks each prefix once (with a stand-in tag) and each triple is
         # parsed once.  Same checks, same result as parse_wheel_filename on the whole name.
-        prefix, _, triple = filename[: -len(".whl")].rpartition("-")
+        # A PEP 825 variant label (packaging cannot parse it yet) is set aside first.
+        label = variant_label(filename)
+        stem = filename[: -len(".whl")]
+        prefix, _, triple = (stem[: -len(label) - 1] if label else stem).rpartition("-")
         prefix, _, abi = prefix.rpartition("-")
         prefix, _, interpreter = prefix.rpartition("-")
         name, version = _wheel_prefix(prefix)
         result = (name, version, _tags(f"{interpreter}-{abi}-{triple}"))
+    elif filename.endswith(VARIANTS_JSON):
+        name, version = _wheel_prefix(filename[: -len(VARIANTS_JSON)])
+        result = (name, version, frozenset())
     else:
         name, version = parse_sdist_filename(filename)
         result = (name, version, frozenset())
     _FILENAME_CACHE[filename] = result
     return result
+
+
+#: the end of a PEP 825 index-level variant metadata file's name
+VARIANTS_JSON = "-variants.json"
+#: PEP 825: a variant label is 1-16 of ``0-9 a-z _ .``
+_LABEL = re.compile(r"[0-9a-z_.]{1,16}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def variant_label(filename: str) -> str | None:
+    """The PEP 825 variant label of a wheel file name, ``None`` for a plain wheel (or not a wheel).
+
+    ``{name}-{version}(-{build})?-{python}-{abi}-{platform}(-{label})?.whl``: six parts are a
+    build tag (it starts with a digit) or a label (a Python tag never does); seven have both.
+    """
+    if not filename.endswith(".whl"):
+        return None
+    parts = filename[: -len(".whl")].split("-")
+    if len(parts) == 7 or (len(parts) == 6 and not parts[2][:1].isdigit()):
+        return parts[-1] if _LABEL.fullmatch(parts[-1]) else None
+    return None
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -203,7 +249,8 @@ def version_text(filename: str) -> str:
 
 
 def _project_of(filename: str) -> NormalizedName | None:
-    """The project a distribution file belongs to; None when the name is not a distribution's."""
+    """The project a distribution file (or its PEP 825 variants.json) belongs to; None when
+    the name is not a distribution's."""
     try:
         return parse_filename(filename)[0]
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
@@ -549,6 +596,6 @@ def merge_pages(name: str, pages: Iterable[ProjectPage]) -> ProjectPage:
     urls: list[str] = []
     for page in pages:
         urls.append(page.url)
-        for f in page.files:
+        for f in (*page.files, *page.variants_json):
             seen.setdefault(f.filename, f)
     return ProjectPage(name=canonicalize_name(name), url=" ".join(urls), files=tuple(seen.values()))
