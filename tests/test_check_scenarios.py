@@ -20,8 +20,9 @@ from packaging.ranges import VersionRange
 from packaging.specifiers import SpecifierSet
 
 from wheelwise.check import Cell, check
+from wheelwise.cli.words import cell_lines
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
-from wheelwise.knowledge import Constraint, load, parse_constraints
+from wheelwise.knowledge import Constraint, Replacement, load, parse_constraints
 from wheelwise.requirements import parse_requirement_line
 from wheelwise.resolve import Shared
 from wheelwise.resolve.provider import Provider
@@ -77,6 +78,12 @@ def shipped(ids: list[str]) -> tuple[Constraint, ...]:
     return tuple(rules[i] for i in ids)
 
 
+def shipped_replacements(ids: list[str]) -> tuple[Replacement, ...]:
+    """The shipped replacements with these ids (each must exist)."""
+    known = {r.id: r for r in load().replacements}
+    return tuple(known[i] for i in ids)
+
+
 def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
     spec = tomllib.loads(path.read_text())
     with IndexServer() as server:
@@ -87,7 +94,8 @@ def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
         constraints = [parse_requirement_line(c, "constraints") for c in spec.get("constraints", [])]
         rules = parse_constraints(spec["rules"]) if "rules" in spec else shipped(spec.get("shipped_rules", []))
         with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
-            report = check(index, [target], requested, constraints, rules)
+            replacements = shipped_replacements(spec.get("shipped_replacements", []))
+            report = check(index, [target], requested, constraints, rules, replacements=replacements)
     return spec["expect"], report.cells[0]
 
 
@@ -129,6 +137,11 @@ def test_scenario(path: Path) -> None:
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown
     for rule_id, text in expect.get("applied", {}).items():
         assert next(k for k in shown["knowledge"] if k["id"] == rule_id)["applied"] == text, shown
+    got = [{k: r[k] for k in ("replaces", "name", "verdict", "version", "source") if r[k] is not None} for r in shown["replacements"]]
+    assert got == expect.get("replacements", []), shown
+    if "replacement_line" in expect:
+        text = ["".join(t for _, t in line.spans) for line in cell_lines(cell, set(), nearest_searched=True)]
+        assert expect["replacement_line"] in text, text
     labels = [n.target.label for n in cell.nearest]
     for label in expect.get("nearest", []):
         assert label in labels, shown

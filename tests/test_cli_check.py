@@ -121,3 +121,27 @@ def test_no_nearest_says_nothing_about_elsewhere(server: IndexServer, capsys: py
     out = capsys.readouterr().out
     assert "plugin has no wheel for Linux x86_64" in out
     assert "would install on" not in out and "no nearby" not in out
+
+
+def test_blocked_project_with_a_successor(index_server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped replacement (tflite-model-maker → mediapipe-model-maker) is named with the
+    successor's own verdict, in text and in JSON; --no-knowledge names none."""
+    def wheel(name: str, version: str, tag: str = "py3-none-any", **fields: object) -> None:
+        index_server.add_wheel(wheel_filename(name, version, tag), make_wheel(name, version, tag, **fields))
+
+    wheel("tflite-model-maker", "0.4.3", requires_dist=["tflite-support>=0.4.2"])
+    wheel("tflite-support", "0.4.4", "cp311-cp311-manylinux_2_17_x86_64")
+    wheel("mediapipe-model-maker", "0.2.1.4")
+    argv = check(index_server, "tflite-model-maker", "-t", "macos-arm64", "-p", "3.11", "--no-nearest")
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "replacement: mediapipe-model-maker succeeds tflite-model-maker and, on its own, installs here" in out
+    assert main([*argv, "--format", "markdown"]) == 1
+    assert "**mediapipe-model-maker** succeeds tflite-model-maker" in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 1
+    (cell,) = json.loads(capsys.readouterr().out)["cells"]
+    (successor,) = cell["replacements"]
+    assert (successor["name"], successor["verdict"], successor["version"]) == ("mediapipe-model-maker", "ok", "0.2.1.4")
+    assert successor["source"].startswith("https://")
+    assert main([*argv, "--json", "--no-knowledge"]) == 1
+    assert json.loads(capsys.readouterr().out)["cells"][0]["replacements"] == []

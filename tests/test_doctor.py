@@ -1,4 +1,4 @@
-"""doctor: recorded facts of seven machines give the expected findings; the probe reads real binaries."""
+"""doctor: recorded facts of ten machines give the expected findings; the probe reads real binaries."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from wheelwise.probes.host import (
     binary_architectures,
     file_architectures,
     macos_hardware,
+    parse_compute_caps,
     parse_nvidia,
 )
 
@@ -180,6 +181,14 @@ def test_nvidia_smi_output_is_read() -> None:
     assert facts == {"driver": "550.127.05", "cuda": "12.4", "gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_mib": 81559}]}
 
 
+def test_compute_capabilities_are_read_one_per_gpu() -> None:
+    """``nvidia-smi --query-gpu=compute_cap --format=csv,noheader`` prints one per GPU line;
+    anything else (an old driver's complaint) is not taken for one."""
+    assert parse_compute_caps("9.0\n12.0\n") == ["9.0", "12.0"]
+    assert parse_compute_caps("[N/A]\n") == [None]
+    assert parse_compute_caps("") == []
+
+
 # -- CLI ----------------------------------------------------------------------------
 
 
@@ -246,3 +255,34 @@ def test_newest_support_is_read_from_the_index_not_a_table(capsys: pytest.Captur
     doc = json.loads(capsys.readouterr().out)
     table = [f for f in doc["findings"] if f["check"] == "python-version"]
     assert table and all("wheelwise's table" in (f["title"] + " ".join(f["details"])) for f in table)
+
+
+def test_gpu_newer_than_the_torch_build_is_a_failure_naming_the_build_that_carries_it() -> None:
+    """An RTX 5090 (compute capability 12.0) with torch 2.8.0+cu126 (sm_50-sm_90): the driver is
+    fine, the build has no kernels for the GPU; the fix is the same release built for CUDA 12.8."""
+    assert problems("linux-rtx5090-torch-cu126") == {"gpu-not-in-torch-build": Status.FAIL}
+    report = diagnose(json.loads((FACTS / "linux-rtx5090-torch-cu126.json").read_text()), load())
+    found = next(f for f in report.findings if f.check == "gpu-not-in-torch-build")
+    assert found.title == ("torch 2.8.0+cu126 has no kernels for NVIDIA GeForce RTX 5090 (compute capability 12.0): "
+                           "the build carries sm_50-sm_90")
+    assert any("newer than every architecture" in d for d in found.details)
+    assert found.fix[0].startswith("python -m pip install --force-reinstall 'torch==2.8.*' --index-url ")
+    assert found.fix[0].endswith("/cu128") and "sm_70-sm_120" in found.fix[1]
+    assert found.sources and all(s.startswith("https://github.com/") for s in found.sources)
+
+
+def test_gpu_older_than_the_torch_build_is_sent_to_the_build_that_still_carries_it() -> None:
+    """A GTX 1080 (Pascal, 6.1) with torch 2.8.0+cu128, which dropped Maxwell and Pascal."""
+    assert problems("linux-gtx1080-torch-cu128") == {"gpu-not-in-torch-build": Status.FAIL}
+    report = diagnose(json.loads((FACTS / "linux-gtx1080-torch-cu128.json").read_text()), load())
+    found = next(f for f in report.findings if f.check == "gpu-not-in-torch-build")
+    assert any("older than every architecture" in d for d in found.details)
+    assert found.fix[0].endswith("/cu126") and "sm_50-sm_90" in found.fix[1]
+
+
+def test_gpu_the_build_carries_is_ok_and_facts_without_compute_capability_claim_nothing() -> None:
+    assert problems("linux-rtx4090-torch-cu128") == {}
+    assert findings("linux-rtx4090-torch-cu128")["gpu-in-torch-build"] is Status.OK  # 8.9 runs the sm_86 code
+    # the older recording has no compute capability: no claim either way, only its driver finding
+    assert "gpu-in-torch-build" not in findings("linux-nvidia-cuda-torch")
+    assert "gpu-not-in-torch-build" not in findings("linux-nvidia-cuda-torch")

@@ -5,16 +5,30 @@ from __future__ import annotations
 import re
 
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from wheelwise.errors import KnowledgeError
-from wheelwise.knowledge import DATA_FILES, _read, load, load_constraints, load_files
+from wheelwise.knowledge import (
+    DATA_FILES,
+    KINDS,
+    Exclusion,
+    Forbid,
+    MacOSRange,
+    Needs,
+    Require,
+    _read,
+    load,
+    load_constraints,
+    load_files,
+    parse_constraints,
+)
 from wheelwise.target import PRESETS
 
 
 def test_every_shipped_entry_is_cited_and_dated() -> None:
     k = load()
-    every = (*k.constraints, *k.coverage, *k.stacks, *k.python_support, *k.platform_support, *k.pip_needs, *k.driver_needs, *k.replacements, *k.signatures)
+    every = (*k.constraints, *k.coverage, *k.stacks, *k.python_support, *k.platform_support, *k.pip_needs, *k.driver_needs, *k.replacements, *k.signatures, *k.torch_cuda)
     assert len(every) > 80
     for entry in every:
         assert entry.sources and all(s.startswith("https://") for s in entry.sources), entry.id
@@ -38,16 +52,90 @@ def test_stacks_cover_each_framework_and_accelerator() -> None:
 def test_resolution_gets_only_narrowing_rules() -> None:
     rules = load_constraints()
     assert {r.id for r in rules} >= {"tensorflow-metal-1.2-needs-tf-below-2.20", "tensorflow-text-matches-tensorflow", "jax-metal-0.1.1-needs-jax-below-0.5.1"}
-    assert all(r.require is not None or r.forbid is not None or r.needs is not None for r in rules)
+    assert all(isinstance(r, (Require, Forbid, Needs)) for r in rules)
     assert "jax-needs-jaxlib" in {r.id for r in rules}
-    assert not any(r.macos is not None for r in rules)
+    assert not any(isinstance(r, MacOSRange) for r in rules)
 
 
 def test_templated_requirement_follows_the_triggering_version() -> None:
     rule = next(r for r in load().constraints if r.id == "tensorflow-text-matches-tensorflow")
+    assert isinstance(rule, Require)
     assert str(rule.requirement_for(Version("2.18.1"))) == "tensorflow==2.18.*"
     assert rule.applies_to("tensorflow_text", Version("2.18.1"))
     assert not rule.applies_to("tensorflow", Version("2.18.1"))
+
+
+RULES = """
+[[rule]]
+id = "r"
+when = "tensorflow-text>=2"
+require = "tensorflow=={major}.{minor}.*"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "f"
+when = "tensorflow-metal>=1.2"
+forbid = "tensorflow"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "n"
+when = "jax"
+needs = "jaxlib"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+
+[[rule]]
+id = "m"
+when = "tensorflow-metal>=1.2"
+macos = ">=14"
+summary = "s"
+sources = ["https://e.org"]
+verified = "2026-11-22"
+"""
+
+
+def test_each_kind_of_rule_is_its_own_type_read_from_its_key() -> None:
+    """The constraints.toml format is unchanged: the key a rule gives picks its type, and
+    each type answers what it asks (rendered with the release it applied to), what resolution
+    must exclude, and the JSON document of before (plus its kind)."""
+    require, forbid, needs, macos = parse_constraints(RULES)
+    assert [type(r) for r in (require, forbid, needs, macos)] == [Require, Forbid, Needs, MacOSRange]
+    assert [r.kind for r in (require, forbid, needs, macos)] == list(KINDS)
+    v = Version("2.18.1")
+    assert require.effect(v) == "tensorflow==2.18.* with tensorflow-text 2.18.1"
+    assert require.effect() == "tensorflow=={major}.{minor}.* when tensorflow-text>=2"
+    assert require.exclusion(v) == Exclusion("tensorflow", SpecifierSet("==2.18.*"))
+    assert forbid.exclusion(v) == Exclusion("tensorflow", None)
+    assert needs.exclusion(v) is None and macos.exclusion(v) is None
+    assert [r.narrows_resolution for r in (require, forbid, needs, macos)] == [True, True, False, False]
+    assert [r.subject for r in (require, forbid, needs, macos)] == ["tensorflow", "tensorflow", "jaxlib", "macos"]
+    doc = require.to_dict(v)
+    assert (doc["kind"], doc["require"], doc["forbid"], doc["applied"]) == ("require", "tensorflow=={major}.{minor}.*", None, require.effect(v))
+    assert macos.to_dict()["macos"] == ">=14" and macos.to_dict()["applied"] is None
+
+
+def test_torch_cuda_builds_say_which_gpus_they_run_on() -> None:
+    """A GPU runs a build that carries its major with an equal or lower minor, or through PTX;
+    the build is found from the installed torch's version and local label."""
+    k = load()
+    cu128 = k.torch_cuda_build(Version("2.8.0+cu128"))
+    assert cu128 is not None and cu128.id == "torch-2.8-cu128" and cu128.span() == "sm_70-sm_120"
+    assert cu128.covers((6, 1)) is None  # a GTX 1080: Pascal left the CUDA 12.8 builds
+    assert cu128.covers((8, 9)) == "machine code"  # an RTX 4090 runs the 8.6 code
+    assert cu128.covers((12, 0)) == "machine code"
+    cu126 = k.torch_cuda_build(Version("2.8.0+cu126"))
+    assert cu126 is not None and cu126.covers((6, 1)) == "machine code"
+    assert cu126.covers((12, 0)) is None  # an RTX 5090 needs a CUDA 12.8 build
+    assert k.torch_cuda_build(Version("2.11.0+cu130")).covers((13, 0)) == "PTX"  # type: ignore[union-attr]
+    assert k.torch_cuda_build(Version("2.11.0+cu128")).covers((7, 0)) is None  # type: ignore[union-attr]
+    assert k.torch_cuda_build(Version("2.8.0")) is None  # the default wheel names no build
+    assert k.torch_cuda_build(Version("2.6.0+cu124")) is None  # not in the table: nothing is claimed
 
 
 def test_coverage_and_replacements_answer() -> None:
@@ -78,6 +166,8 @@ def _files(**changes: str) -> dict[str, str]:
         ("stacks.toml", '[[stack]]\nid = "x"\nframework = "mxnet"\naccelerator = "cpu"\nplatforms = ["linux-x86_64"]\npackages = ["mxnet"]\nreleases = ">=1"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "'framework' = 'mxnet' is not one of"),
         ("stacks.toml", '[[stack]]\nid = "x"\nframework = "torch"\naccelerator = "cpu"\nplatforms = ["solaris-sparc"]\npackages = ["torch"]\nreleases = ">=1"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "platform 'solaris-sparc'"),
         ("support.toml", '[[python]]\nid = "x"\nproject = "torch"\nreleases = ">=2"\npython = "3.10+"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "'python' = '3.10+' does not parse"),
+        ("support.toml", '[[torch_cuda]]\nid = "x"\nreleases = ">=2.8,<2.9"\ncuda = "12.8"\narchitectures = ["8.6", "8.0"]\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-22"\n', "ascending order"),
+        ("support.toml", '[[torch_cuda]]\nid = "x"\nreleases = ">=2.8,<2.9"\ncuda = "12.8"\narchitectures = ["sm_86"]\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-22"\n', "not a compute capability"),
         ("replacements.toml", '[[replacement]]\nid = "tensorflow-macos-to-tensorflow"\nold = "a"\nnew = "b"\nsummary = "s"\nsources = ["https://e.org"]\nverified = "2026-11-21"\n', "is used twice"),
     ],
 )

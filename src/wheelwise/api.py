@@ -92,7 +92,8 @@ def check(
     :param targets: :class:`Target` objects, or names crossed with *pythons* (see :func:`matrix`).
     :param index: an open index to use (its settings, cache and progress hook win over these).
     :param settings: where packages come from (default: pip's configuration).
-    :param knowledge: apply wheelwise's cited compatibility rules (the CLI's ``--no-knowledge`` is False).
+    :param knowledge: apply wheelwise's cited compatibility rules and name the successors of blocked
+        requested projects (the CLI's ``--no-knowledge`` is False).
     :param selection: pip's ``--only-binary``/``--no-binary``/``--prefer-binary``/``--hash`` (default:
         pip's defaults; the CLI reads them from pip's configuration, flags and files).
     :param python_bounds: a project's or lock's own Requires-Python (see :func:`~wheelwise.requirements.read_project`).
@@ -104,9 +105,10 @@ def check(
         cells += matrix(names, pythons)
     wanted = _requirements(requirements, "requirements")
     rules = load_constraints() if knowledge else ()
+    successors = load().replacements if knowledge else ()
     limits = _requirements(constraints, "constraints")
     if index is not None:
-        return check_cells(index, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds,
+        return check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds,
                            selection=selection, python_bounds=python_bounds)
     opened = PackageIndex(
         settings or load_pip_settings(),
@@ -116,7 +118,7 @@ def check(
         progress=progress,
     )
     with opened:
-        return check_cells(opened, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds,
+        return check_cells(opened, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds,
                            selection=selection, python_bounds=python_bounds)
 
 

@@ -21,7 +21,17 @@ from packaging.version import InvalidVersion, Version
 from .compat import Compatible, requires_python_ok, wheel_verdict
 from .facts import HostFacts, same_arch
 from .index import PackageIndex
-from .knowledge import FRAMEWORKS, Constraint, Knowledge, release_floor
+from .knowledge import (
+    FRAMEWORKS,
+    Constraint,
+    Forbid,
+    Knowledge,
+    MacOSRange,
+    Needs,
+    Require,
+    release_floor,
+    unhandled,
+)
 from .target import Target
 
 __all__ = ["CATEGORIES", "Finding", "NewestRelease", "Report", "Status", "diagnose", "newest_releases"]
@@ -453,22 +463,26 @@ def _dead_ends(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
 
 def _rule_broken(rule: Constraint, trigger: str, version: Version, facts: HostFacts) -> tuple[str, tuple[str, ...]] | None:
     """What this installation breaks of a rule that applies to it, and the fix; None when nothing."""
-    if rule.require is not None:
-        required = rule.requirement_for(version)
-        other = facts.version_of(required.name)
-        if other is not None and not required.specifier.contains(other, prereleases=True):
-            return (f"{trigger} does not work with {required.name} {other}: it needs {required}",
-                    (f"python -m pip install '{required}'",))
-    elif rule.forbid is not None:
-        other = facts.version_of(rule.forbid)
-        if other is not None:
-            return f"{rule.forbid} {other} is installed with {trigger}, which it cannot work with", _forbid_fix(rule.forbid, rule.when)
-    elif rule.needs is not None and not facts.has(rule.needs):
-        return f"{trigger} is installed without {rule.needs}", (f"python -m pip install {rule.needs}",)
-    elif rule.macos is not None and facts.os_name == "macos":
-        os_version = facts.os_version
-        if os_version is not None and not rule.macos.contains(os_version, prereleases=True):
-            return f"{trigger} needs macOS {rule.macos}; this is macOS {os_version}", ("upgrade macOS",)
+    match rule:
+        case Require():
+            required = rule.requirement_for(version)
+            other = facts.version_of(required.name)
+            if other is not None and not required.specifier.contains(other, prereleases=True):
+                return (f"{trigger} does not work with {required.name} {other}: it needs {required}",
+                        (f"python -m pip install '{required}'",))
+        case Forbid():
+            other = facts.version_of(rule.project)
+            if other is not None:
+                return f"{rule.project} {other} is installed with {trigger}, which it cannot work with", _forbid_fix(rule.project, rule.when)
+        case Needs():
+            if not facts.has(rule.project):
+                return f"{trigger} is installed without {rule.project}", (f"python -m pip install {rule.project}",)
+        case MacOSRange():
+            os_version = facts.os_version if facts.os_name == "macos" else None
+            if os_version is not None and not rule.versions.contains(os_version, prereleases=True):
+                return f"{trigger} needs macOS {rule.versions}; this is macOS {os_version}", ("upgrade macOS",)
+        case _:
+            unhandled(rule)
     return None
 
 
@@ -524,6 +538,67 @@ def _v(text: object) -> Version | None:
         return None
 
 
+def _compute_capability(text: object) -> tuple[int, int] | None:
+    """``(12, 0)`` from nvidia-smi's ``12.0``; None when absent or unreadable."""
+    major, _, minor = str(text or "").strip().partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
+def _gpu_architectures(facts: HostFacts, knowledge: Knowledge, nvidia: Mapping[str, Any]) -> Iterator[Finding]:
+    """Whether the installed torch CUDA build carries kernels for each GPU's compute capability.
+
+    Said only where the facts name the GPU's compute capability and the knowledge names the
+    build's architectures (``2.8.0+cu128``); nothing is claimed about other builds.
+    """
+    version = facts.version_of("torch")
+    build = knowledge.torch_cuda_build(version) if version is not None else None
+    if version is None or build is None:
+        return
+    for gpu in nvidia.get("gpus") or []:
+        capability = _compute_capability(gpu.get("compute_capability"))
+        if capability is None:
+            continue
+        name, cc = gpu.get("name") or "the GPU", f"{capability[0]}.{capability[1]}"
+        how = build.covers(capability)
+        if how == "machine code":
+            yield Finding("accelerators", "gpu-in-torch-build", Status.OK,
+                          f"torch {version} carries kernels for {name} (compute capability {cc})", sources=build.sources)
+            continue
+        if how == "PTX":
+            yield Finding("accelerators", "gpu-in-torch-build", Status.WARN,
+                          f"torch {version} runs on {name} (compute capability {cc}) only through PTX compiled at first use",
+                          details=(f"the build carries {build.span()}; PTX is compiled by the driver, slowly, and not every kernel has it",),
+                          fix=_builds_for(knowledge, capability, version), sources=build.sources)
+            continue
+        newer = capability > build.architectures[-1]
+        yield Finding(
+            "accelerators",
+            "gpu-not-in-torch-build",
+            Status.FAIL,
+            f"torch {version} has no kernels for {name} (compute capability {cc}): the build carries {build.span()}",
+            details=(build.summary, f"the GPU is {'newer' if newer else 'older'} than every architecture this build carries; "
+                                    "CUDA calls fail with 'no kernel image is available for execution on the device'"),
+            fix=_builds_for(knowledge, capability, version),
+            sources=build.sources,
+        )
+
+
+def _builds_for(knowledge: Knowledge, capability: tuple[int, int], installed: Version) -> tuple[str, ...]:
+    """The builds (same release first, then the newest) that carry machine code for *capability*."""
+    fitting = [b for b in knowledge.torch_cuda if b.covers(capability) == "machine code"]
+    if not fitting:
+        return ("no PyTorch CUDA build wheelwise knows carries this GPU's architecture; build torch from source for it",)
+    release = Version(installed.public)
+    fitting.sort(key=lambda b: (b.releases.contains(release, prereleases=True), release_floor(b.releases), b.cuda), reverse=True)
+    best = fitting[0]
+    stack = next((s for s in knowledge.stacks if s.framework == "torch" and s.cuda == best.cuda and s.index_url), None)
+    floor = release_floor(best.releases)
+    pin = f"torch=={floor.major}.{floor.minor}.*"
+    where = f" --index-url {stack.index_url}" if stack is not None else f"  # from PyTorch's {best.local} wheel index"
+    return (f"python -m pip install --force-reinstall '{pin}'{where}",
+            f"torch {floor.major}.{floor.minor} built for CUDA {best.cuda} ({best.local}) carries {best.span()}")
+
+
 def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
     if "accelerators" not in facts.data:
         return
@@ -564,6 +639,8 @@ def _accelerators(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
             )
         elif driver is not None and need is not None:
             yield Finding("accelerators", "driver-ok", Status.OK, f"{build}: driver {nvidia.get('driver')} runs CUDA {cuda}")
+    if nvidia is not None:
+        yield from _gpu_architectures(facts, knowledge, nvidia)
     # under Rosetta the Python itself is the fault (its own finding says so): no metal advice
     if apple is not None and facts.os_name == "macos" and not facts.rosetta and facts.has("tensorflow") and not facts.has("tensorflow-metal"):
         yield Finding(

@@ -177,7 +177,7 @@ _SCHEMA_FIELDS: dict[str, Any] = {
     "frameworks": {"torch": {"cuda": _OSTR, "rocm": _OSTR},
                    "tensorflow": {"cuda": _OSTR, "cudnn": _OSTR, "is_cuda_build": _Null(bool)}},
     "accelerators": {
-        "nvidia": _Null({"driver": _OSTR, "cuda": _OSTR, "gpus": [{"name": str, "memory_mib": _Null(int)}]}),
+        "nvidia": _Null({"driver": _OSTR, "cuda": _OSTR, "gpus": [{"name": str, "memory_mib": _Null(int), "compute_capability": _Null(str)}]}),
         "apple_gpu": _Null({"model": str, "cores": _Null(int), "metal": _OSTR}),
     },
     "errors": [{"fact": str, "reason": str}],

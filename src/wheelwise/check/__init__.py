@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from ..compat import Reason, requires_python_ok
 from ..index import PackageIndex
-from ..knowledge import Constraint
+from ..knowledge import Constraint, Needs, Replacement
 from ..knowledge import load as load_knowledge
 from ..requirements import PythonBound, SourcedRequirement
 from ..resolve import (
@@ -43,11 +43,12 @@ from ..target import Target
 from .accelerators import cuda_warnings
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
+from .successors import Successor, successors
 
 #: rounds of "allow sdists for the projects the last proof skipped" before allowing them all
 SDIST_ROUNDS = 4
 
-__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "VariantChoice", "check", "target_dict"]
+__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "Successor", "VariantChoice", "check", "target_dict"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +105,8 @@ class Cell:
         ``unknown`` (the resolver reached its round limit: the blockers say where).
     :param warnings: what pip would warn about (an extra the chosen version does not define).
     :param newer_sdists: releases newer than a wheel pin that plain pip would build instead.
+    :param replacements: a blocked requested project's successor (knowledge), with its own
+        verdict on this target.
     """
 
     target: Target
@@ -117,6 +120,7 @@ class Cell:
     newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: requested projects the failure does not involve (it holds whatever they are)
     not_examined: list[str] = dataclasses.field(default_factory=list)
+    replacements: list[Successor] = dataclasses.field(default_factory=list)
     #: pins with PEP 825 variant wheels: the variant-aware and the legacy installer's file
     variants: list[VariantChoice] = dataclasses.field(default_factory=list)
     #: pins built for a newer CUDA than the target's driver (``+cuda``) runs
@@ -143,6 +147,7 @@ class Cell:
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
+            "replacements": [s.to_dict() for s in self.replacements],
             "variants": [v.to_dict() for v in self.variants],
             "accelerator_fit": list(self.accelerator_fit),
         }
@@ -192,6 +197,7 @@ class Checker:
         constraints: Sequence[SourcedRequirement] = (),
         rules: Sequence[Constraint] = (),
         *,
+        replacements: Sequence[Replacement] = (),
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         selection: Selection = DEFAULT_SELECTION,
         python_bounds: Sequence[PythonBound] = (),
@@ -203,7 +209,9 @@ class Checker:
         self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
         #: rules resolution applies; ``needs`` rules are checked on the pins (:meth:`cell`)
         self.rules = tuple(rule for rule in rules if rule.narrows_resolution)
-        self.needs = tuple(rule for rule in rules if rule.needs is not None)
+        self.needs = tuple(rule for rule in rules if isinstance(rule, Needs))
+        #: successors looked up for a blocked requested project (:mod:`.successors`)
+        self.replacements = tuple(replacements)
         self.max_rounds = max_rounds
         self.shared = Shared(index, selection)
         self.verdicts: dict[Target, str] = {}
@@ -217,7 +225,7 @@ class Checker:
             allow_sdists=sdists, max_rounds=self.max_rounds,
         )
 
-    def verdict(self, target: Target) -> tuple[str, Outcome]:
+    def verdict(self, target: Target, requested: Sequence[SourcedRequirement] | None = None) -> tuple[str, Outcome]:
         """The ladder: ``ok`` with wheels, else ``build`` with sdists, else ``blocked``/``unknown``.
 
         Sdists are allowed only for the projects a failed proof skipped a version of for want of
@@ -225,11 +233,14 @@ class Checker:
         and for all projects in the last round; so a blocked cell does not download every sdist
         of its graph.  A retry that reaches the round limit leaves the question open:
         ``unknown``, not the wheels-only ``blocked`` (with those sdists it might well install).
+
+        :param requested: other requirements than the checker's (a successor's, alone).
         """
-        excluded = self._python_excluded(target)
-        if excluded is not None:
-            return "blocked", excluded
-        roots = root_requirements(self.requested, target)
+        if requested is None:  # the project's own Requires-Python bounds the project's request, not a successor's
+            excluded = self._python_excluded(target)
+            if excluded is not None:
+                return "blocked", excluded
+        roots = root_requirements(self.requested if requested is None else requested, target)
         if not roots:
             return "ok", Resolution(target, {})
         outcome = self.resolve(target, roots, sdists=False)
@@ -295,6 +306,8 @@ class Checker:
         cell.knowledge = list(outcome.applied)
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
+        if verdict == "blocked" and self.replacements:
+            cell.replacements = successors(self, cell, roots, self.replacements)
         return cell
 
     def _variants(self, target: Target, resolution: Resolution) -> list[VariantChoice]:
@@ -318,10 +331,9 @@ class Checker:
     def _needs(self, cell: Cell) -> None:
         """A pinned project without the one a cited rule says it needs is a warning on the cell."""
         for rule in self.needs:
-            assert rule.needs is not None
             for name, candidate in cell.pins.items():
-                if rule.applies_to(name, candidate.version) and canonicalize_name(rule.needs) not in cell.pins:
-                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.needs}: {rule.summary}")
+                if rule.applies_to(name, candidate.version) and rule.subject not in cell.pins:
+                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.project}: {rule.summary}")
                     cell.knowledge.append(rule)
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
@@ -338,6 +350,7 @@ def check(
     constraints: Sequence[SourcedRequirement] = (),
     rules: Sequence[Constraint] = (),
     *,
+    replacements: Sequence[Replacement] = (),
     nearest: bool = True,
     workers: int = 8,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
@@ -346,11 +359,12 @@ def check(
 ) -> CheckReport:
     """Check every target (each carries its Python) and explain the failing ones.
 
+    :param replacements: successors to look up (and resolve alone) for blocked requested projects.
     :param selection: the user's format control, ``--prefer-binary`` and ``--hash`` values.
     :param python_bounds: Requires-Python of the project (or lock) asked about.
     """
-    checker = Checker(index, requested, constraints, rules, max_rounds=max_rounds, selection=selection,
-                      python_bounds=python_bounds)
+    checker = Checker(index, requested, constraints, rules, replacements=replacements, max_rounds=max_rounds,
+                      selection=selection, python_bounds=python_bounds)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(checker.cell, targets))
         if nearest:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..check import Blocker, BuildItem, Cell, CheckReport, VariantChoice
+from ..check import Blocker, BuildItem, Cell, CheckReport, Successor, VariantChoice
 from ..target import Target
 
 __all__ = [
     "Line", "Span", "blocker_lines", "cell_lines", "column_label", "column_of", "matrix_span", "os_words", "place_of",
-    "reason_words",
-    "summary_span", "verdict_span",
+    "reason_words", "successor_lines", "summary_span", "verdict_span",
 ]
 
 
@@ -145,6 +144,24 @@ def _build_words(item: BuildItem) -> str:
     return f"builds {item.filename} ({kind}{deps})"
 
 
+def successor_lines(successor: Successor) -> list[Line]:
+    """A blocked request's successor: what it is, how it fares here on its own, and the source."""
+    pinned = f" ({successor.name} {successor.version})" if successor.version else ""
+    words = {
+        "ok": ("ok", f"installs here{pinned}"),
+        "build": ("build", f"installs here with sdists built{pinned}"),
+        "blocked": ("blocked", "is blocked here too"),
+        "unknown": ("warn", "could not be decided here"),
+    }[successor.verdict]
+    rule = successor.replacement
+    return [
+        Line((("", "replacement: "), ("bold", successor.name), ("", f" succeeds {successor.replaces} and, on its own, "), words),
+             kind="replacement"),
+        Line((("", rule.summary),), depth=1, kind="replacement-detail"),
+        Line((("dim", f"source: {rule.sources[0]} (verified {rule.verified})"),), depth=1, kind="source"),
+    ]
+
+
 def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins: bool = False) -> list[Line]:
     """Everything said about one cell after its heading, in order.
 
@@ -177,7 +194,7 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
     for rule in cell.knowledge:
         if rule.sources[0] in cited:
             continue
-        lines.append(Line((("", f"knowledge: {rule.summary}; applied {rule.describe_effect(cell.version_of(rule.when.name))}"),), kind="knowledge"))
+        lines.append(Line((("", f"knowledge: {rule.summary}; applied {rule.effect(cell.version_of(rule.when.name))}"),), kind="knowledge"))
         lines.append(Line((("dim", f"source: {rule.sources[0]} (verified {rule.verified})"),), depth=1, kind="source"))
     for blocker in cell.blockers:
         first, *more = blocker_lines(blocker, cell.target)
@@ -186,6 +203,8 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
     if cell.not_examined:
         lines.append(Line((("", f"not examined further: {', '.join(cell.not_examined)} (the above blocks this cell by itself)"),),
                           kind="note"))
+    for successor in cell.replacements:
+        lines += successor_lines(successor)
     if cell.verdict == "blocked" and nearest_searched:
         if cell.nearest:
             where = ", ".join(f"{n.target.label} ({n.verdict}{', under Rosetta 2' if n.rosetta else ''})" for n in cell.nearest)

@@ -4,11 +4,13 @@ The data lives beside this module as TOML files, one table per fact, each
 with the URLs it comes from and the date it was last checked:
 
 * ``constraints.toml`` - runtime compatibility rules (tensorflow-metal and
-  tensorflow, jax-metal and jax) and how far the rules cover each project;
+  tensorflow, jax-metal and jax) and how far the rules cover each project; each
+  kind of rule is its own type (:mod:`.rules`);
 * ``stacks.toml`` - framework x accelerator x platform: packages and index;
 * ``support.toml`` - which Pythons a framework release supports, where
   support for a platform ended or started, the pip a platform's wheels need,
-  the NVIDIA driver each CUDA major needs;
+  the NVIDIA driver each CUDA major needs, the GPU architectures each PyTorch
+  CUDA build carries;
 * ``replacements.toml`` - projects that have a successor;
 * ``signatures.toml`` - error messages: pattern, cause, fix, source.
 
@@ -36,6 +38,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import KnowledgeError
+from .cited import Cited
+from .rules import KINDS, Constraint, Exclusion, Forbid, MacOSRange, Needs, Require, Rule, unhandled
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,112 +49,35 @@ else:  # pragma: no cover - exercised on 3.9/3.10
 __all__ = [
     "ACCELERATORS",
     "FRAMEWORKS",
+    "KINDS",
+    "Cited",
     "Constraint",
     "Coverage",
     "DeadEnd",
     "DriverNeed",
+    "Exclusion",
+    "Forbid",
     "Knowledge",
+    "MacOSRange",
+    "Needs",
     "PipNeed",
     "PlatformSupport",
     "PythonSupport",
     "Replacement",
+    "Require",
+    "Rule",
     "Signature",
     "Stack",
+    "TorchCudaBuild",
     "load",
     "load_constraints",
     "release_floor",
+    "unhandled",
 ]
 
 FRAMEWORKS = ("tensorflow", "torch", "jax")
 ACCELERATORS = ("cpu", "metal", "mps", "cuda")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-@dataclasses.dataclass(frozen=True)
-class Cited:
-    """What every fact carries: where it comes from and when that was checked."""
-
-    id: str
-    summary: str
-    sources: tuple[str, ...]
-    verified: str
-
-    def citation(self) -> str:
-        return f"{self.sources[0]} (verified {self.verified})"
-
-
-@dataclasses.dataclass(frozen=True)
-class Constraint(Cited):
-    """When a distribution matching *when* is installed, one of three things applies.
-
-    :param require: the other project, if installed too, must match this.
-    :param forbid: the name of a project that must then not be installed.
-    :param needs: the name of a project that must be installed as well (no
-        metadata says so; resolution leaves it to the user, doctor checks it).
-    :param macos: the macOS versions it works on (doctor checks it).
-    """
-
-    when: Requirement = dataclasses.field(default_factory=lambda: Requirement("placeholder"))
-    require: str | None = None
-    forbid: str | None = None
-    needs: str | None = None
-    macos: SpecifierSet | None = None
-
-    @property
-    def subject(self) -> str:
-        """The project the constraint is about (besides the one in *when*); ``macos`` for an OS rule."""
-        if self.macos is not None:
-            return "macos"
-        name = Requirement(self.required(Version("0"))).name if self.require is not None else self.forbid or self.needs
-        assert name is not None
-        return canonicalize_name(name)
-
-    @property
-    def narrows_resolution(self) -> bool:
-        """Whether resolution applies it (``require`` and ``forbid`` rules)."""
-        return self.require is not None or self.forbid is not None
-
-    def required(self, version: Version) -> str:
-        """The requirement text for a *when* distribution at *version*.
-
-        ``require`` may name ``{major}`` and ``{minor}`` of that version, so one
-        rule says "tensorflow-text X.Y needs tensorflow X.Y".
-        """
-        assert self.require is not None
-        return self.require.format(major=version.major, minor=version.minor)
-
-    def requirement_for(self, version: Version) -> Requirement:
-        return Requirement(self.required(version))
-
-    def applies_to(self, name: str, version: Version) -> bool:
-        return canonicalize_name(self.when.name) == canonicalize_name(name) and self.when.specifier.contains(version, prereleases=True)
-
-    def describe_effect(self, version: Version | None = None) -> str:
-        """What the rule asks, with its template filled in for the *version* of *when* it applied to."""
-        if self.require is not None:
-            if version is not None:
-                return f"{self.required(version)} with {canonicalize_name(self.when.name)} {version}"
-            return f"{self.require} when {self.when}"
-        if self.forbid is not None:
-            return f"no {self.forbid} with {self.when}"
-        if self.needs is not None:
-            return f"{self.needs} installed with {self.when}"
-        return f"macOS {self.macos} for {self.when}"
-
-    def to_dict(self, version: Version | None = None) -> dict[str, object]:
-        """The rule as data; with *version*, ``applied`` says what it asked of that release."""
-        return {
-            "id": self.id,
-            "when": str(self.when),
-            "require": self.require,
-            "applied": self.describe_effect(version) if version is not None else None,
-            "forbid": self.forbid,
-            "needs": self.needs,
-            "macos": None if self.macos is None else str(self.macos),
-            "summary": self.summary,
-            "sources": list(self.sources),
-            "verified": self.verified,
-        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,6 +160,50 @@ class DriverNeed(Cited):
     windows: Version = Version("0")
 
 
+def _capability(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        raise ValueError("not a compute capability such as 8.6")
+    return int(major), int(minor)
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchCudaBuild(Cited):
+    """A PyTorch CUDA wheel build (``+cu128``) of *releases* and the GPU architectures it carries.
+
+    A build runs on a GPU whose compute capability has the same major version and an equal
+    or higher minor version than an architecture it carries machine code for (code for 8.0
+    runs on an 8.6 GPU, not on 9.0 or 7.5); *ptx*, where given, is the newest architecture
+    it also ships as PTX, which the driver compiles for any newer GPU.  (NVIDIA's binary
+    compatibility rules: https://forums.developer.nvidia.com/t/sm-xx-backward-compatibility/61958,
+    https://stackoverflow.com/questions/12424110.)
+    """
+
+    releases: SpecifierSet = SpecifierSet()
+    cuda: Version = Version("0")
+    architectures: tuple[tuple[int, int], ...] = ()
+    ptx: tuple[int, int] | None = None
+
+    @property
+    def local(self) -> str:
+        """The local version label of these wheels: ``cu128``."""
+        return f"cu{self.cuda.major}{self.cuda.minor}"
+
+    def covers(self, capability: tuple[int, int]) -> str | None:
+        """How a GPU of *capability* runs this build: ``machine code``, ``PTX`` (compiled by the
+        driver at first use, slow to start), or None (no kernels for it: "no kernel image")."""
+        if any(major == capability[0] and minor <= capability[1] for major, minor in self.architectures):
+            return "machine code"
+        if self.ptx is not None and self.ptx <= capability:
+            return "PTX"
+        return None
+
+    def span(self) -> str:
+        """The architectures in words: ``sm_75-sm_120``."""
+        names = [f"sm_{major}{minor}" for major, minor in self.architectures]
+        return f"{names[0]}-{names[-1]}" if len(names) > 1 else names[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Replacement(Cited):
     """*old* has a successor: *new*."""
@@ -313,6 +284,7 @@ class Knowledge:
     driver_needs: tuple[DriverNeed, ...]
     replacements: tuple[Replacement, ...]
     signatures: tuple[Signature, ...]
+    torch_cuda: tuple[TorchCudaBuild, ...] = ()
 
     def covered_through(self, project: str) -> Coverage | None:
         name = canonicalize_name(project)
@@ -323,6 +295,13 @@ class Knowledge:
 
     def driver_for(self, cuda: Version) -> DriverNeed | None:
         return next((d for d in self.driver_needs if d.cuda_major == cuda.major), None)
+
+    def torch_cuda_build(self, version: Version) -> TorchCudaBuild | None:
+        """The CUDA build an installed torch *version* is (``2.8.0+cu128``); None for a CPU build,
+        a local label it does not say, or a release the table does not cover."""
+        local = version.local or ""
+        release = Version(version.public)
+        return next((b for b in self.torch_cuda if b.local == local and b.releases.contains(release, prereleases=True)), None)
 
     def replacement_for(self, project: str, version: Version | None = None) -> Replacement | None:
         name = canonicalize_name(project)
@@ -411,17 +390,19 @@ def _platforms(entry: _Entry) -> tuple[str, ...]:
 
 
 def _constraint(e: _Entry) -> Constraint:
-    kinds = [k for k in ("require", "forbid", "needs", "macos") if k in e.data]
+    """The one place a rule's kind is read: the key it gives (see :data:`.rules.KINDS`)."""
+    kinds = [k for k in KINDS if k in e.data]
     if len(kinds) != 1:
-        raise e.fail("give exactly one of 'require', 'forbid', 'needs' and 'macos'")
-    return Constraint(
-        **e.cited(),
-        when=e.parse("when", Requirement),
-        require=e.optional("require", _template),
-        forbid=e.optional("forbid", _name),
-        needs=e.optional("needs", _name),
-        macos=e.optional("macos", SpecifierSet),
-    )
+        raise e.fail(f"give exactly one of {', '.join(repr(k) for k in KINDS)}")
+    cited, when = e.cited(), e.parse("when", Requirement)
+    kind = kinds[0]
+    if kind == "require":
+        return Require(**cited, when=when, template=e.parse("require", _template))
+    if kind == "forbid":
+        return Forbid(**cited, when=when, project=e.parse("forbid", _name))
+    if kind == "needs":
+        return Needs(**cited, when=when, project=e.parse("needs", _name))
+    return MacOSRange(**cited, when=when, versions=e.parse("macos", SpecifierSet))
 
 
 def _template(text: str) -> str:
@@ -485,6 +466,19 @@ def _driver_need(e: _Entry) -> DriverNeed:
     if not isinstance(major, int) or major < 1:
         raise e.fail("'cuda_major' must be a positive integer")
     return DriverNeed(**e.cited(), cuda_major=major, linux=e.parse("linux", Version), windows=e.parse("windows", Version))
+
+
+def _torch_cuda(e: _Entry) -> TorchCudaBuild:
+    try:
+        architectures = tuple(_capability(a) for a in e.texts("architectures"))
+    except ValueError as exc:
+        raise e.fail(f"'architectures': {exc}") from exc
+    if list(architectures) != sorted(set(architectures)):
+        raise e.fail("'architectures' must be distinct and in ascending order")
+    return TorchCudaBuild(
+        **e.cited(), releases=e.parse("releases", SpecifierSet), cuda=e.parse("cuda", Version),
+        architectures=architectures, ptx=e.optional("ptx", _capability),
+    )
 
 
 def _replacement(e: _Entry) -> Replacement:
@@ -602,6 +596,7 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         driver_needs=get("support.toml", "driver", _driver_need),
         replacements=get("replacements.toml", "replacement", _replacement),
         signatures=get("signatures.toml", "signature", _signature),
+        torch_cuda=get("support.toml", "torch_cuda", _torch_cuda),
     )
     ids = {sig.id for sig in knowledge.signatures}
     for sig in knowledge.signatures:
@@ -611,7 +606,7 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
     covered = {c.project for c in knowledge.coverage}
     for rule in knowledge.constraints:
         # a rule on a closed range of releases, or a plain need, says nothing about later releases
-        closed = any(spec.operator in ("<", "<=", "==", "===", "~=") for spec in rule.when.specifier) or rule.needs is not None
+        closed = any(spec.operator in ("<", "<=", "==", "===", "~=") for spec in rule.when.specifier) or isinstance(rule, Needs)
         if not closed and canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
             raise KnowledgeError(f"constraints.toml ({rule.id}): neither project has a [[coverage]] entry saying how far the rules go")
     return knowledge
@@ -632,4 +627,4 @@ def load_constraints() -> tuple[Constraint, ...]:
     ``require`` and ``forbid`` rules narrow resolution; ``needs`` rules are checked on the
     pins (a project resolved without the one it needs is a warning on the cell).
     """
-    return tuple(rule for rule in load().constraints if rule.narrows_resolution or rule.needs is not None)
+    return tuple(rule for rule in load().constraints if rule.narrows_resolution or isinstance(rule, Needs))

@@ -901,7 +901,22 @@ def nvidia(errors: Errors) -> Optional[Facts]:
     if query is None:
         errors.append({"fact": "nvidia", "reason": "nvidia-smi is present but failed (is the driver loaded?)"})
         return {"driver": None, "cuda": None, "gpus": []}
-    return parse_nvidia(query, _run([exe]) or "")
+    facts = parse_nvidia(query, _run([exe]) or "")
+    # asked apart: drivers older than the field refuse the whole query that names it
+    capabilities = parse_compute_caps(_run([exe, "--query-gpu=compute_cap", "--format=csv,noheader"]) or "")
+    if len(capabilities) == len(facts["gpus"]):
+        for index, capability in enumerate(capabilities):  # zip(strict=) is Python 3.10+
+            facts["gpus"][index]["compute_capability"] = capability
+    return facts
+
+
+def parse_compute_caps(text: str) -> List[Optional[str]]:
+    """One compute capability per GPU line (``8.6``); None for a line that is not one."""
+    found: List[Optional[str]] = []
+    for line in text.strip().splitlines():
+        value = line.strip()
+        found.append(value if re.match(r"^\d{1,2}\.\d{1,2}$", value) else None)
+    return found
 
 
 def parse_nvidia(query: str, banner: str) -> Facts:

@@ -163,12 +163,11 @@ class Provider(BaseProvider[str, Version]):
             if not rule.applies_to(package, version) or (rule.id, package, version) in self._emitted:
                 continue
             self._emitted.add((rule.id, package, version))
-            if rule.require is not None:
-                req = rule.requirement_for(version)
-                other, bad = canonicalize_name(req.name), ~to_range(req.specifier)
-            else:
-                assert rule.forbid is not None
-                other, bad = canonicalize_name(rule.forbid), Versions.full()
+            exclusion = rule.exclusion(version)
+            if exclusion is None:  # a rule resolution leaves alone (check filters them out before)
+                continue
+            other = exclusion.project
+            bad = Versions.full() if exclusion.allowed is None else ~to_range(exclusion.allowed)
             clause: Incompatibility[str, Version] = Incompatibility(
                 [Term(package, Versions.singleton(version)), Term(other, bad)],
                 cause=IncompatibilityCause.DEPENDENCY,
