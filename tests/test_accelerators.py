@@ -37,3 +37,23 @@ def test_a_build_for_a_newer_cuda_than_the_driver_is_said(capsys: pytest.Capture
     assert fit.startswith("torch 2.9.0+cu130 is built for CUDA 13, and the target's driver supports CUDA 12.8")
     assert "driver 580 or later" in fit and "https://docs.nvidia.com/" in fit
     assert new["accelerator_fit"] == [] and unsaid["accelerator_fit"] == []
+
+
+def test_a_gpu_the_torch_build_has_no_kernels_for_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    tag = "cp312-cp312-manylinux_2_28_x86_64"
+    runtime = "nvidia_cuda_runtime_cu12-12.8.90-py3-none-manylinux_2_28_x86_64.whl"
+    with IndexServer() as server:
+        # the plain torch wheel of a default index: its CUDA is the runtime it pins
+        server.add_wheel(f"torch-2.11.0-{tag}.whl",
+                         make_wheel("torch", "2.11.0", tag, requires_dist=["nvidia-cuda-runtime-cu12==12.8.90"]))
+        server.add_wheel(runtime, make_wheel("nvidia-cuda-runtime-cu12", "12.8.90", "py3-none-manylinux_2_28_x86_64"))
+        argv = ["check", "torch", "-p", "3.12", "--index-url", server.url, "--json", "--no-nearest"]
+        main([*argv, "-t", "linux-x86_64+cuda=12.8+sm=61", "-t", "linux-x86_64+cuda=12.8+sm=90",
+              "-t", "linux-x86_64+cuda=12.8+sm=89"])
+    pascal, hopper, ada = json.loads(capsys.readouterr().out)["cells"]
+    assert len(pascal["accelerator_fit"]) == 1
+    fit = pascal["accelerator_fit"][0]
+    assert fit.startswith("torch 2.11.0+cu128 carries kernels for sm_75-sm_120, not for this sm_61 GPU")
+    assert "no kernel image is available" in fit and "verified 2026-11-22" in fit
+    assert hopper["accelerator_fit"] == []
+    assert ada["accelerator_fit"] == []  # sm_86 code runs on an 8.9 GPU (same major, lower minor)

@@ -40,7 +40,7 @@ from ..resolve import (
 )
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
-from .accelerators import cuda_warnings
+from .accelerators import architecture_warnings, cuda_warnings
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
 from .successors import Successor, successors
@@ -296,8 +296,10 @@ class Checker:
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             cell.variants = self._variants(target, outcome)
-            if target.properties.cuda is not None:
-                cell.accelerator_fit = cuda_warnings(outcome.pins, target, load_knowledge())
+            if target.properties.cuda is not None or target.properties.sm is not None:
+                knowledge = load_knowledge()
+                cell.accelerator_fit = (cuda_warnings(outcome.pins, target, knowledge)
+                                        + architecture_warnings(outcome.pins, target, knowledge))
             self._needs(cell)
             return cell
         assert isinstance(outcome, Failure)

@@ -5,6 +5,11 @@ compatibility); a build for a newer CUDA major needs a newer driver.  What a pin
 read from what the index says: a local version (``torch 2.8.0+cu128``) or a name
 (``nvidia-cublas-cu12``, ``jax-cuda12-plugin``, ``cupy-cuda12x``).  The driver each CUDA major
 needs is cited data (``knowledge/support.toml``, ``[[driver]]``).
+
+A target with ``+sm=X.Y`` has a GPU of that compute capability; whether a pinned torch CUDA build
+carries kernels for it is cited data too (``[[torch_cuda]]``). Which build a pin is comes from its
+local version (``+cu126``) or, for the plain torch wheel of the default index, from the CUDA runtime
+it pins beside it (``nvidia-cuda-runtime-cu12 12.8.x`` → ``cu128``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from ..knowledge import Knowledge
 from ..resolve import Candidate
 from ..target import Target
 
-__all__ = ["cuda_major", "cuda_warnings"]
+__all__ = ["architecture_warnings", "cuda_major", "cuda_warnings"]
 
 _LOCAL = re.compile(r"cu(\d{2,3})")
 _NAME = re.compile(r"(?:-cu|-cuda|^cupy-cuda)(\d{2})(?:x|-|$)")
@@ -51,3 +56,37 @@ def cuda_warnings(pins: Mapping[str, Candidate], target: Target, knowledge: Know
         found.append(f"{name} {candidate.version} is built for CUDA {major}, and the target's driver supports CUDA "
                      f"{cuda[0]}.{cuda[1]}: it needs a driver for CUDA {major}{driver}")
     return found
+
+
+def _torch_build_label(pins: Mapping[str, Candidate]) -> Version | None:
+    torch = pins.get("torch")
+    if torch is None:
+        return None
+    if torch.version.local:
+        return torch.version
+    runtime = next((c.version for n, c in pins.items() if n.startswith("nvidia-cuda-runtime")), None)
+    if runtime is None:
+        return None
+    return Version(f"{torch.version.public}+cu{runtime.major}{runtime.minor}")
+
+
+def architecture_warnings(pins: Mapping[str, Candidate], target: Target, knowledge: Knowledge) -> list[str]:
+    """A warning when the pinned torch CUDA build has no kernels for the target's GPU (``+sm``),
+    and a note when it runs only through PTX (compiled by the driver at first use)."""
+    capability = target.properties.sm
+    label = _torch_build_label(pins)
+    if capability is None or label is None:
+        return []
+    build = knowledge.torch_cuda_build(label)
+    if build is None:
+        return []
+    gpu = f"sm_{capability[0]}{capability[1]}"
+    how = build.covers(capability)
+    cited = f"source: {build.sources[0]}, verified {build.verified}"
+    if how is None:
+        return [f"torch {label} carries kernels for {build.span()}, not for this {gpu} GPU: it fails with "
+                f"'no kernel image is available for execution on the device' ({cited})"]
+    if how == "PTX":
+        return [f"torch {label} has no machine code for {gpu}; it runs through PTX the driver compiles at first "
+                f"use (slow to start) ({cited})"]
+    return []
