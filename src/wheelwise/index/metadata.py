@@ -34,7 +34,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import HashMismatchError, MetadataError
 from ..probes.host import binary_architectures
-from .client import Fetcher, RangeIgnored
+from .client import Fetcher, RangeIgnored, open_local
 from .simple import DistFile
 from .urls import is_file_url, redact, url_to_path
 
@@ -517,12 +517,12 @@ def fetch_metadata(
 
 
 def _local_metadata(file: DistFile) -> FetchedMetadata:
-    path = url_to_path(file.url)
-    try:
-        with path.open("rb") as handle:
-            return _checked(_from_archive(handle, file, "local"), file)
-    except FileNotFoundError as exc:
-        raise MetadataError(f"{path} is listed by the index but does not exist", url=file.url) from exc
+    handle = open_local(file.url)  # a regular file only: never blocks on a FIFO or device
+    if handle is None:
+        path = url_to_path(file.url)
+        raise MetadataError(f"{path} is listed by the index but does not exist", url=file.url)
+    with handle:
+        return _checked(_from_archive(handle, file, "local"), file)
 
 
 def _checked(got: FetchedMetadata, file: DistFile) -> FetchedMetadata:
