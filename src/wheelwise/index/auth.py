@@ -51,6 +51,10 @@ class _Login:
         return f"Basic {token}"
 
 
+def _origin(url: str) -> tuple[str, str]:
+    return urllib.parse.urlsplit(url).scheme.lower(), _netloc(url)
+
+
 def _netloc(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
@@ -83,8 +87,9 @@ class Credentials:
 
         Userinfo is kept per host (pip sends an index's credentials to its
         files on the same host).  A query is kept per URL prefix and put back
-        on requests under that prefix: ``https://host/simple?token=x`` makes
-        ``https://host/simple/demo/`` ask with ``?token=x``.
+        on requests under that prefix, and on query-less requests to the same
+        host: ``https://host/simple?token=x`` makes ``https://host/simple/demo/``
+        ask with ``?token=x``.
         """
         clean, user, password = strip_userinfo(url)
         parts = urllib.parse.urlsplit(clean)
@@ -148,6 +153,11 @@ class Credentials:
         for prefix, query in self._queries.items():
             if url.startswith(prefix) or url.rstrip("/") + "/" == prefix:
                 return urllib.parse.urlunsplit(parts._replace(query=query))
+        # the index's files on its own host get its token too, as its Basic credentials do
+        here = _origin(url)
+        for prefix, query in self._queries.items():
+            if _origin(prefix) == here:
+                return urllib.parse.urlunsplit(parts._replace(query=query))
         return url
 
     def _index_prefix(self, url: str) -> str:
@@ -168,6 +178,8 @@ class Credentials:
         if not found:
             return None
         login, _account, password = found
+        if not login and not password:
+            return None  # a half-written entry: nothing to send
         return _Login(login or "", password or "")
 
     def _read_netrc(self) -> netrc.netrc | None:

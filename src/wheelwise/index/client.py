@@ -52,6 +52,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO, TypeVar
 
@@ -65,7 +66,7 @@ from ..errors import IndexFetchError, LimitExceededError
 from .auth import Credentials
 from .urls import is_file_url, is_http_url, redact, url_to_path
 
-__all__ = ["LIMITS", "Fetcher", "Limits", "RangeIgnored", "Response", "Stats", "open_local"]
+__all__ = ["LIMITS", "Fetcher", "Limits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
 
 T = TypeVar("T")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -345,6 +346,16 @@ def _load(call: Callable[[str], object], path: str, setting: str) -> None:
         raise ConfigError(f"{setting} {path} cannot be used: {exc}", source=setting) from exc
 
 
+_LIVE: weakref.WeakSet[Fetcher] = weakref.WeakSet()
+
+
+def abort_all() -> None:
+    """Abort every live :class:`Fetcher` (the CLI calls this on Ctrl-C, before anything
+    waits for a worker thread that may be stuck in a read)."""
+    for fetcher in list(_LIVE):
+        fetcher.abort()
+
+
 # -- local files ---------------------------------------------------------------
 
 
@@ -447,6 +458,7 @@ class Fetcher:
             False: lambda: _ssl_context(None, client_cert, verify=False),
         }
         self._made: dict[bool, ssl.SSLContext] = {}
+        _LIVE.add(self)
 
     def close(self) -> None:
         self._watchdog.close()
@@ -526,6 +538,8 @@ class Fetcher:
         """
         if not is_http_url(url):
             raise IndexFetchError(f"{redact(url)} is not an http(s) URL", url=redact(url))
+        if self._watchdog.aborted.is_set():
+            raise self._fired(url, "aborted", deadline)
         end = time.monotonic() + deadline
         attempt = 0
         while True:
@@ -544,8 +558,9 @@ class Fetcher:
             except _Transient as exc:
                 last = exc
             if attempt >= self.retries:
+                tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
                 raise IndexFetchError(
-                    f"GET {redact(url)} {last} after {attempt + 1} attempts",
+                    f"GET {redact(url)} {last} after {tries}",
                     url=redact(url),
                     status=last.status,
                     hint="check the network or the index URL; --offline answers from the cache",
