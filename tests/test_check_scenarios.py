@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 
 from wheelwise.check import Cell, check
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
-from wheelwise.knowledge import parse_constraints
+from wheelwise.knowledge import Constraint, load, parse_constraints
 from wheelwise.requirements import parse_requirement_line
 from wheelwise.resolve import Shared
 from wheelwise.resolve.provider import Provider
@@ -71,6 +71,12 @@ def generated(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return dists
 
 
+def shipped(ids: list[str]) -> tuple[Constraint, ...]:
+    """The shipped knowledge rules with these ids (each must exist)."""
+    rules = {rule.id: rule for rule in load().constraints}
+    return tuple(rules[i] for i in ids)
+
+
 def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
     spec = tomllib.loads(path.read_text())
     with IndexServer() as server:
@@ -78,7 +84,7 @@ def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
         target = parse_target(spec["target"], parse_python(spec["python"])[0])
         requested = [parse_requirement_line(r) for r in spec["request"]]
         constraints = [parse_requirement_line(c, "constraints") for c in spec.get("constraints", [])]
-        rules = parse_constraints(spec["rules"]) if "rules" in spec else ()
+        rules = parse_constraints(spec["rules"]) if "rules" in spec else shipped(spec.get("shipped_rules", []))
         with PackageIndex(IndexSettings(index_url=server.url), fetcher=Fetcher(timeout=5, retries=0)) as index:
             report = check(index, [target], requested, constraints, rules)
     return spec["expect"], report.cells[0]
@@ -118,6 +124,8 @@ def test_scenario(path: Path) -> None:
     if cell.verdict != "build":
         assert not cell.build
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown
+    for rule_id, text in expect.get("applied", {}).items():
+        assert next(k for k in shown["knowledge"] if k["id"] == rule_id)["applied"] == text, shown
     labels = [n.target.label for n in cell.nearest]
     for label in expect.get("nearest", []):
         assert label in labels, shown

@@ -114,6 +114,21 @@ def test_a_metal_release_newer_than_the_knowledge_is_compatibility_unknown() -> 
     assert unknown.status is Status.WARN and "compatibility unknown" in unknown.title
 
 
+def test_jax_metal_installed_is_called_a_dead_end_with_alternatives() -> None:
+    data = json.loads((FACTS / "m1pro-native-tf-metal.json").read_text())
+    data["distributions"] += [
+        {"name": "jax", "version": "0.5.0", "requires": ["jaxlib<=0.5.0,>=0.5.0"]},
+        {"name": "jaxlib", "version": "0.5.0", "requires": []},
+        {"name": "jax-metal", "version": "0.1.1", "requires": ["jax>=0.4.34", "jaxlib>=0.4.34"]},
+    ]
+    report = diagnose(data, load())
+    dead = next(f for f in report.findings if f.check == "jax-metal-dead-end")
+    assert dead.status is Status.WARN and "jax-metal 0.1.1 is installed: a dead end" in dead.title
+    assert any("MLX" in d for d in dead.details) and "python -m pip uninstall -y jax-metal" in dead.fix
+    # the working pair breaks no rule; the plugin is still called out
+    assert not [f for f in report.findings if f.status is Status.FAIL]
+
+
 # -- binary headers: real files ---------------------------------------------------
 
 
@@ -201,3 +216,33 @@ def test_cli_bad_input_exits_2(argv: list[str], message: str, tmp_path: Path, ca
     assert main([a.format(**paths) for a in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_newest_support_is_read_from_the_index_not_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table says the newest jax supports Python 3.11; the index's newest jax requires 3.12."""
+    from helpers.indexserver import IndexServer
+    from helpers.wheels import make_wheel, wheel_filename
+
+    facts = FACTS / "linux-cpu-only.json"
+    python = json.loads(facts.read_text())["interpreter"]["version"]
+    assert python.startswith("3.11")
+    with IndexServer() as server:
+        for version, requires in (("0.7.2", ">=3.11"), ("0.8.1", ">=3.12")):
+            wheel = make_wheel("jax", version, "py3-none-any", requires_python=requires)
+            server.add_wheel(wheel_filename("jax", version), wheel, requires_python=requires)
+        wheel = make_wheel("torch", "2.9.1", "cp311-cp311-manylinux_2_28_x86_64", requires_python=">=3.10")
+        server.add_wheel(wheel_filename("torch", "2.9.1", "cp311-cp311-manylinux_2_28_x86_64"), wheel, requires_python=">=3.10")
+        code = main(["doctor", "--facts", str(facts), "--json", "-i", server.url])
+    doc = json.loads(capsys.readouterr().out)
+    found = [f for f in doc["findings"] if f["check"] == "python-version"]
+    warn = next(f for f in found if f["status"] == "warn")
+    assert warn["title"] == "Python 3.11 on linux-x86_64 cannot install the newest release of: jax"
+    assert warn["details"] == ["jax 0.8.1 requires Python >=3.12 (read from the index)"]
+    ok = next(f for f in found if f["status"] == "ok")
+    assert ok["title"] == "Python 3.11 on linux-x86_64 installs the newest torch 2.9.1 (read from the index)"
+    assert code in (0, 1)
+    # without the index, the dated table speaks, and says it is a table
+    main(["doctor", "--facts", str(facts), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    table = [f for f in doc["findings"] if f["check"] == "python-version"]
+    assert table and all("wheelwise's table" in (f["title"] + " ".join(f["details"])) for f in table)

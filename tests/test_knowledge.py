@@ -24,7 +24,12 @@ def test_every_shipped_entry_is_cited_and_dated() -> None:
 def test_stacks_cover_each_framework_and_accelerator() -> None:
     k = load()
     pairs = {(s.framework, s.accelerator) for s in k.stacks}
-    assert pairs >= {("tensorflow", "cpu"), ("tensorflow", "metal"), ("tensorflow", "cuda"), ("torch", "cpu"), ("torch", "mps"), ("torch", "cuda"), ("jax", "cpu"), ("jax", "cuda"), ("jax", "metal")}
+    assert pairs >= {("tensorflow", "cpu"), ("tensorflow", "metal"), ("tensorflow", "cuda"), ("torch", "cpu"), ("torch", "mps"), ("torch", "cuda"), ("jax", "cpu"), ("jax", "cuda")}
+    # jax-metal is a dead end, not a stack: plan says so and names what people use instead
+    assert ("jax", "metal") not in pairs
+    dead = k.dead_end("jax", "metal", "macos-arm64")
+    assert dead is not None and any("MLX" in a for a in dead.alternatives)
+    assert [str(r) for r in dead.last_working] == ["jax==0.5.0", "jaxlib==0.5.0", "jax-metal==0.1.1"]
     assert all(p in PRESETS for s in k.stacks for p in s.platforms)
     cuda = [s for s in k.stacks if s.accelerator == "cuda"]
     assert all(s.cuda is not None and k.driver_for(s.cuda) is not None for s in cuda)
@@ -33,7 +38,9 @@ def test_stacks_cover_each_framework_and_accelerator() -> None:
 def test_resolution_gets_only_narrowing_rules() -> None:
     rules = load_constraints()
     assert {r.id for r in rules} >= {"tensorflow-metal-1.2-needs-tf-below-2.20", "tensorflow-text-matches-tensorflow", "jax-metal-0.1.1-needs-jax-below-0.5.1"}
-    assert all(r.require is not None or r.forbid is not None for r in rules)
+    assert all(r.require is not None or r.forbid is not None or r.needs is not None for r in rules)
+    assert "jax-needs-jaxlib" in {r.id for r in rules}
+    assert not any(r.macos is not None for r in rules)
 
 
 def test_templated_requirement_follows_the_triggering_version() -> None:
@@ -84,3 +91,18 @@ def test_a_bad_entry_is_refused_naming_file_and_entry(name: str, addition: str, 
 def test_broken_toml_names_the_file() -> None:
     with pytest.raises(KnowledgeError, match=r"support\.toml: not valid TOML"):
         load_files(_files(**{"support.toml": "[[python]\n"}))
+
+
+def test_plan_for_jax_on_metal_names_the_dead_end_and_its_alternatives(index_server: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from helpers.indexserver import IndexServer
+
+    from wheelwise.cli import main
+
+    assert isinstance(index_server, IndexServer)
+    code = main(["plan", "jax", "--accelerator", "metal", "-t", "macos-arm64", "-p", "3.12", "-i", index_server.url, "--json"])
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert code == 1 and not plan["ok"] and plan["stack"] is None
+    assert "jax-metal is abandoned" in plan["reason"] and "MLX" in plan["reason"] and "jax-metal==0.1.1" in plan["reason"]
+    assert index_server.requests(r".") == []  # decided from knowledge: nothing to resolve

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -17,10 +18,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .compat import Compatible, requires_python_ok, wheel_verdict
 from .facts import HostFacts, same_arch
+from .index import PackageIndex
 from .knowledge import FRAMEWORKS, Constraint, Knowledge, release_floor
+from .target import Target
 
-__all__ = ["CATEGORIES", "Finding", "Report", "Status", "diagnose"]
+__all__ = ["CATEGORIES", "Finding", "NewestRelease", "Report", "Status", "diagnose", "newest_releases"]
 
 
 class Status(str, enum.Enum):
@@ -95,17 +99,20 @@ class Report:
         }
 
 
-def diagnose(data: Mapping[str, Any], knowledge: Knowledge) -> Report:
+def diagnose(data: Mapping[str, Any], knowledge: Knowledge, newest: Mapping[str, NewestRelease] | None = None) -> Report:
+    """Every finding for these facts; *newest* (from :func:`newest_releases`) replaces the
+    knowledge table's "supported Pythons" with what the index says of the newest releases."""
     facts = HostFacts(data)
     checks = (
         _machine,
         _rosetta,
-        _python_support,
+        functools.partial(_python_support, newest=newest),
         _environment,
         _pip,
         _extensions,
         _framework_pairs,
         _constraints,
+        _dead_ends,
         _replacements,
         _accelerators,
         _broken_requirements,
@@ -175,13 +182,53 @@ def _rosetta(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
         yield Finding("python", "rosetta", Status.OK, "Intel Mac: no Rosetta involved")
 
 
-def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+@dataclasses.dataclass(frozen=True)
+class NewestRelease:
+    """What the index says of a project's newest release for one Python and platform.
+
+    :param requires_python: the release's ``Requires-Python`` (``None``: none stated).
+    :param installs: whether a wheel of it fits the target and its Requires-Python admits the Python.
+    """
+
+    project: str
+    version: Version
+    requires_python: str | None
+    installs: bool
+
+    def describe(self, target: Target) -> str:
+        if not requires_python_ok(self.requires_python, target):
+            return f"{self.project} {self.version} requires Python {self.requires_python}"
+        return f"{self.project} {self.version} has no wheel for {target.label}"
+
+
+def newest_releases(index: PackageIndex, target: Target, projects: Sequence[str] = FRAMEWORKS) -> dict[str, NewestRelease]:
+    """Each project's newest final release and whether it installs on *target*, read from the index."""
+    found = {}
+    for name in projects:
+        page = index.project(name)
+        versions = [v for v in page.versions() if not v.is_prerelease]
+        if not versions:
+            continue
+        newest = max(versions)
+        files = [f for f in page.files if f.version == newest and f.yanked is None]
+        requires = next((f.requires_python for f in files if f.requires_python), None)
+        fits = any(f.is_wheel and isinstance(wheel_verdict(f.tags, target), Compatible) for f in files)
+        found[name] = NewestRelease(name, newest, requires, fits and requires_python_ok(requires, target))
+    return found
+
+
+def _python_support(facts: HostFacts, knowledge: Knowledge, newest: Mapping[str, NewestRelease] | None = None) -> Iterator[Finding]:
     version = facts.python_version
     if version is None:
         return
     short = Version(f"{version.major}.{version.minor}")
     platform = facts.platform
-    supported, unsupported, sources = [], [], []
+    if facts.get("interpreter", "bits") == 32:
+        yield Finding("python", "python-version", Status.FAIL, "32-bit Python: no ML framework publishes 32-bit wheels", fix=("install a 64-bit Python",))
+    if newest:
+        yield from _python_support_from_index(facts, short, newest)
+        return
+    supported, unsupported, sources, dates = [], [], [], []
     for framework in FRAMEWORKS:
         ended = next(
             (p for p in knowledge.platform_support if platform == p.platform and p.project in (framework, f"{framework}lib") and "<" in str(p.releases)),
@@ -194,27 +241,49 @@ def _python_support(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]
         rules = [r for r in knowledge.python_support if r.project == framework]
         if not rules:
             continue
-        newest = max(rules, key=lambda r: release_floor(r.releases))
-        if newest.python.contains(short, prereleases=True):
+        newest_rule = max(rules, key=lambda r: release_floor(r.releases))
+        dates.append(newest_rule.verified)
+        if newest_rule.python.contains(short, prereleases=True):
             supported.append(framework)
         else:
-            unsupported.append(f"{framework}: {newest.summary}; Python {short} is outside {newest.python}")
-            sources.append(newest.sources[0])
-    if facts.get("interpreter", "bits") == 32:
-        yield Finding("python", "python-version", Status.FAIL, "32-bit Python: no ML framework publishes 32-bit wheels", fix=("install a 64-bit Python",))
+            unsupported.append(f"{framework}: {newest_rule.summary}; Python {short} is outside {newest_rule.python}")
+            sources.append(newest_rule.sources[0])
+    table = f"wheelwise's table, verified {max(dates)}; the index may know newer releases" if dates else "wheelwise's table"
     if unsupported:
         yield Finding(
             "python",
             "python-version",
             Status.WARN,
             f"Python {short} on {platform or 'this platform'} is not supported by the newest release of: {', '.join(u.split(':')[0] for u in unsupported)}",
-            details=tuple(unsupported),
+            details=(*unsupported, f"from {table}"),
             fix=(f"wheelwise check {' '.join(u.split(':')[0] for u in unsupported)} -t host -p all",),
             sources=tuple(dict.fromkeys(sources)),
         )
     if supported:
-        yield Finding("python", "python-version", Status.OK, f"Python {short} is supported by the newest {', '.join(supported)}")
+        yield Finding("python", "python-version", Status.OK, f"Python {short} is supported by the releases of {', '.join(supported)} in {table}")
 
+
+def _python_support_from_index(facts: HostFacts, short: Version, newest: Mapping[str, NewestRelease]) -> Iterator[Finding]:
+    from .target import parse_target
+
+    platform = facts.platform
+    if platform is None:
+        return
+    target = parse_target(platform, (short.major, short.minor))
+    installs = [n for n in newest.values() if n.installs]
+    missing = [n for n in newest.values() if not n.installs]
+    if missing:
+        yield Finding(
+            "python",
+            "python-version",
+            Status.WARN,
+            f"Python {short} on {platform} cannot install the newest release of: {', '.join(n.project for n in missing)}",
+            details=tuple(f"{n.describe(target)} (read from the index)" for n in missing),
+            fix=(f"wheelwise check {' '.join(n.project for n in missing)} -t host -p all",),
+        )
+    if installs:
+        newest_text = ", ".join(f"{n.project} {n.version}" for n in installs)
+        yield Finding("python", "python-version", Status.OK, f"Python {short} on {platform} installs the newest {newest_text} (read from the index)")
 
 
 def _environment(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
@@ -342,6 +411,27 @@ def _constraints(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
                 f"{cover.project} {version} is newer than wheelwise's knowledge ({cover.through}): compatibility unknown",
                 details=(cover.summary,),
                 sources=cover.sources,
+            )
+
+
+def _dead_ends(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
+    """An installed plugin of a path that no longer works (jax-metal): say so, with what to use instead."""
+    if not facts.collected:
+        return
+    for dead in knowledge.dead_ends:
+        plugins = [r.name for r in dead.last_working if canonicalize_name(r.name) not in (dead.framework, f"{dead.framework}lib")]
+        for name in plugins:
+            version = facts.version_of(name)
+            if version is None:
+                continue
+            yield Finding(
+                "frameworks",
+                dead.id,
+                Status.WARN,
+                f"{name} {version} is installed: a dead end for {dead.framework} on this Mac's GPU",
+                details=(dead.summary, "alternatives: " + "; ".join(dead.alternatives)),
+                fix=(f"python -m pip uninstall -y {name}", "python -m pip install " + " ".join(f"'{r}'" for r in dead.last_working) + "  # only to keep the last working set"),
+                sources=dead.sources,
             )
 
 

@@ -181,6 +181,12 @@ def make_plan(
             f"wheelwise knows no way to run {framework} with {accelerator} on {platform or target.label}"
             + (f"; it does on {', '.join(known)}" if known else "")
         )
+        dead = knowledge.dead_end(framework, accelerator, platform)
+        if dead is not None:
+            plan.reason = (
+                f"{dead.summary}; people move to: {'; '.join(dead.alternatives)}"
+                f" (the last set known to work: {' '.join(map(str, dead.last_working))}; {dead.citation()})"
+            )
         return plan
     rules = load_constraints()
     for stack in options:

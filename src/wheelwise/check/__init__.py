@@ -17,6 +17,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
 from ..index import PackageIndex
 from ..knowledge import Constraint
 from ..requirements import SourcedRequirement
@@ -87,6 +90,10 @@ class Cell:
     def installs(self) -> bool:
         return self.verdict in ("ok", "build")
 
+    def version_of(self, name: str) -> Version | None:
+        pinned = self.pins.get(canonicalize_name(name))
+        return pinned.version if pinned is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **target_dict(self.target),
@@ -95,7 +102,7 @@ class Cell:
             "files": {name: c.file.filename for name, c in self.pins.items() if c.file is not None},
             "needs_build": [b.to_dict() for b in self.build],
             "blockers": [b.to_dict() for b in self.blockers],
-            "knowledge": [rule.to_dict() for rule in self.knowledge],
+            "knowledge": [rule.to_dict(self.version_of(rule.when.name)) for rule in self.knowledge],
             "warnings": list(self.warnings),
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
             "not_examined": list(self.not_examined),
@@ -148,7 +155,9 @@ class Checker:
         self.index = index
         self.requested = list(requested)
         self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
-        self.rules = tuple(rules)
+        #: rules resolution applies; ``needs`` rules are checked on the pins (:meth:`cell`)
+        self.rules = tuple(rule for rule in rules if rule.narrows_resolution)
+        self.needs = tuple(rule for rule in rules if rule.needs is not None)
         self.max_rounds = max_rounds
         self.shared = Shared(index)
         self.verdicts: dict[Target, str] = {}
@@ -198,6 +207,7 @@ class Checker:
             cell.warnings = list(outcome.warnings)
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
+            self._needs(cell)
             return cell
         assert isinstance(outcome, Failure)
         roots = root_requirements(self.requested, target)
@@ -206,6 +216,15 @@ class Checker:
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
         return cell
+
+    def _needs(self, cell: Cell) -> None:
+        """A pinned project without the one a cited rule says it needs is a warning on the cell."""
+        for rule in self.needs:
+            assert rule.needs is not None
+            for name, candidate in cell.pins.items():
+                if rule.applies_to(name, candidate.version) and canonicalize_name(rule.needs) not in cell.pins:
+                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.needs}: {rule.summary}")
+                    cell.knowledge.append(rule)
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
         assert candidate.file is not None

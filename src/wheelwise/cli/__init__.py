@@ -17,19 +17,34 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import WheelwiseError
 from ..index.client import abort_all
-from . import cache, check, doctor, explain, install, plan, show, verify
-from .render import print_error
+from . import cache, check, completion, doctor, explain, install, plan, show, verify
+from .output import add_common_options, wants_json
+from .render import configure, error_document, print_error, print_json
 
 __all__ = ["entrypoint", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad usage with exit code 2 and a hint, as wheelwise does."""
+    """argparse that reports bad usage with exit code 2 and a hint, as wheelwise does (and, when
+    the command line asks for JSON, as a JSON error document on stdout too)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\nhint: see '{self.prog} --help'\n")
+        hint = f"see '{self.prog} --help'"
+        sys.stderr.write(f"error: {message}\nhint: {hint}\n")
+        if wants_json(sys.argv[1:] if _ARGV is None else _ARGV):
+            print_json(error_document(UsageError(message, hint=hint)))
         raise SystemExit(2)
+
+
+class UsageError(WheelwiseError):
+    """The command line itself is wrong (exit 2)."""
+
+    reference = "usage"
+
+
+#: the command line being parsed (``main``'s *argv*), for errors raised while parsing it
+_ARGV: Sequence[str] | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wheelwise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (check, doctor, plan, install, verify, explain, show, cache):
+    for module in (check, doctor, plan, install, verify, explain, show, cache, completion):
         module.register(sub)
+    for command in sub.choices.values():
+        add_common_options(command)
     return parser
 
 
@@ -50,7 +67,10 @@ def _on_sigint(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(_ARGV)
+    configure(color=args.color, quiet=args.quiet, verbose=args.verbose)
     ours = threading.current_thread() is threading.main_thread() and (
         signal.getsignal(signal.SIGINT) is signal.default_int_handler
     )
@@ -68,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         return int(args.run(args))
     except WheelwiseError as exc:
         print_error(exc)
+        if wants_json(_ARGV or ()):
+            print_json(error_document(exc))
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (``| head``); stay quiet as other CLI tools do.

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..check import Blocker, Cell, CheckReport, check
+from .. import api
+from ..api import matrix
+from ..check import Cell, CheckReport
 from ..errors import BadInputError
-from ..index import load_pip_settings
-from ..index.repository import ProgressHook
-from ..knowledge import load_constraints
+from ..index import PackageIndex, load_pip_settings
+from ..index.urls import redact
 from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
 from ..resolve import DEFAULT_MAX_ROUNDS
-from ..target import PRESETS, Target, host_target, parse_python, parse_target
+from ..target import PRESETS, Target
+from .github import append_summary, workflow_commands
+from .html import check_html
+from .markdown import check_markdown
 from .options import add_index_options, open_index
-from .render import console, print_json
-from .words import reason_words
+from .output import add_output_options, destination, output_format, write_atomically
+from .progress import progress
+from .render import console, print_json, style
+from .words import Span, cell_lines, matrix_span, place_of, reason_words, summary_span, verdict_span
 
 __all__ = ["reason_words", "register", "render_report"]
 
@@ -52,11 +56,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--python", metavar="PATH", help="the interpreter whose tags 'host' means (default: this one)")
     parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
     parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="blocked",
+                        help="exit 1 when a cell is blocked (default), also when one needs a build, or also on a warning")
+    parser.add_argument("--show-pins", action="store_true", help="list every pin of each installable cell")
+    parser.add_argument("--write-pins", metavar="DIR",
+                        help="write each installable cell's pins to DIR/<cell>.txt, with hashes, for pip -r")
     parser.add_argument("--max-rounds", metavar="N", type=_positive, default=DEFAULT_MAX_ROUNDS,
                         help=f"resolver rounds per cell before it gives up (default {DEFAULT_MAX_ROUNDS})")
     add_index_options(parser)
+    add_output_options(parser)
     parser.set_defaults(run=run)
+
+
+#: ``--fail-on`` levels, each including the ones before it
+FAIL_ON = ("blocked", "build", "warning")
+
+
+def failed(report: CheckReport, level: str) -> bool:
+    """Whether *report* fails CI at ``--fail-on`` *level*."""
+    if not report.all_install:
+        return True
+    if level in ("build", "warning") and any(c.verdict == "build" for c in report.cells):
+        return True
+    return level == "warning" and any(c.warnings or c.newer_sdists for c in report.cells)
 
 
 def _positive(text: str) -> int:
@@ -91,25 +113,11 @@ def gather(args: argparse.Namespace) -> RequirementSet:
 
 def targets(args: argparse.Namespace) -> list[Target]:
     """The matrix: every -t with every -p (defaults: host, and the host's Python)."""
-    pythons: list[tuple[int, int]] = []
-    for text in args.python_version:
-        pythons += [p for p in parse_python(text) if p not in pythons]
-    names = args.target or ["host"]
-    wants_host = any(n.strip().lower() == "host" for n in names)
-    # the interpreter is only run when its tags or (given by --python) its version are needed
-    host = host_target(args.python) if wants_host or (not pythons and args.python) else None
-    default = host.python if host else (sys.version_info[0], sys.version_info[1])
-    cells: list[Target] = []
-    for name in names:
-        if name.strip().lower() == "host":
-            assert host is not None
-            cells += [host.with_python(p) for p in pythons] if pythons else [host]
-        else:
-            cells += [parse_target(name, python) for python in pythons or [default]]
-    return list(dict.fromkeys(cells))
+    return matrix(args.target, args.python_version, args.python)
 
 
 def run(args: argparse.Namespace) -> int:
+    form = output_format(args)
     wanted = gather(args)
     cells = targets(args)
     settings = load_pip_settings().override(
@@ -118,145 +126,107 @@ def run(args: argparse.Namespace) -> int:
         find_links=wanted.find_links,
         no_index=True if wanted.no_index else None,
     )
-    rules = () if args.no_knowledge else load_constraints()
-    with _progress(len(cells)) as hook, open_index(args, progress=hook, settings=settings) as index:
-        report = check(index, cells, wanted.requirements, wanted.constraints, rules,
-                       nearest=not args.no_nearest, max_rounds=args.max_rounds)
-    if args.json:
-        print_json(report.to_dict())
-    else:
-        render_report(report)
-    return 0 if report.all_install else 1
+    label = f"checking {len(cells)} cell{'s' if len(cells) != 1 else ''}"
+    with progress(label) as state, open_index(args, progress=state.hook, settings=settings) as index:
+        report = api.check(wanted.requirements, cells, constraints=wanted.constraints, index=index,
+                           knowledge=not args.no_knowledge, nearest=not args.no_nearest, max_rounds=args.max_rounds)
+        if style().verbose:
+            _fetch_summary(index)
+    if args.write_pins:
+        for path in write_pins(report, Path(args.write_pins)):
+            console(sys.stderr).print(f"wrote {escape(str(path))}")
+    with destination(args) as out:
+        if form == "json":
+            print_json(report.to_dict(), out)
+        elif form == "markdown":
+            out.write(check_markdown(report, pins=args.show_pins))
+        elif form == "html":
+            out.write(check_html(report, pins=args.show_pins))
+        else:
+            render_report(report, out, pins=args.show_pins)
+    if form == "github":
+        for command in workflow_commands(report):
+            sys.stdout.write(command + "\n")
+        append_summary(check_markdown(report, pins=args.show_pins))
+    return 1 if failed(report, args.fail_on) else 0
 
 
-@contextmanager
-def _progress(cells: int) -> Iterator[ProgressHook | None]:
-    """A transient status line on stderr (only on a terminal): pages and metadata fetched."""
-    if not sys.stderr.isatty():
-        yield None
-        return
+def _fetch_summary(index: PackageIndex) -> None:
+    """``-v``: where packages came from, and how each metadata file was obtained."""
     err = console(sys.stderr)
-    counts = {"page": 0, "metadata": 0}
-    lock = threading.Lock()
-    label = f"checking {cells} cell{'s' if cells != 1 else ''}"
-    with err.status(label) as status:
+    for url in index.index_urls():
+        err.print(f"[dim]index: {escape(redact(url))}[/]")
+    for link in index.settings.find_links:
+        err.print(f"[dim]find-links: {escape(redact(link))}[/]")
+    err.print(f"[dim]cache: {escape(str(index.cache.path or 'in memory'))}[/]")
+    ways = ", ".join(f"{n} {way}" for way, n in sorted(index.metadata_ways.items()))
+    stats = index.fetcher.stats
+    err.print(f"[dim]metadata: {escape(ways or 'none read')}; {stats.total_requests()} requests, "
+              f"{stats.total_bytes() / 1e6:.1f} MB received[/]")
 
-        def hook(kind: str, name: str) -> None:
-            with lock:
-                counts[kind] = counts.get(kind, 0) + 1
-                status.update(f"{label}: {counts['page']} pages, {counts['metadata']} metadata files read ({escape(name)})")
 
-        yield hook
+def cell_file_name(cell: Cell) -> str:
+    """A file name for a cell: ``macos-arm64-14-py3.11``."""
+    name = cell.target.label.replace(" / ", "-py").replace("@", "-").replace(" ", "-")
+    return "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
+
+
+def write_pins(report: CheckReport, directory: Path) -> list[Path]:
+    """Each installable cell's pins as a requirements file with hashes, named by cell."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"cannot make {directory}: {exc.strerror or exc}") from exc
+    written = []
+    for cell in report.cells:
+        if not cell.installs:
+            continue
+        lines = [f"# wheelwise check --write-pins: {cell.target.label} ({cell.verdict})"]
+        for name in sorted(cell.pins):
+            candidate = cell.pins[name]
+            line = f"{name}=={candidate.version}"
+            digest = candidate.file.hashes.get("sha256") if candidate.file is not None else None
+            if digest:
+                line += f" \\\n    --hash=sha256:{digest}"
+            lines.append(line)
+        path = directory / f"{cell_file_name(cell)}.txt"
+        write_atomically(path, "\n".join(lines) + "\n")
+        written.append(path)
+    return written
 
 
 # -- rendering ---------------------------------------------------------------
 
-_MARK = {"ok": "[green]✓ ok[/]", "build": "[yellow]◐ build[/]", "blocked": "[red]✗ blocked[/]", "unknown": "[magenta]? unknown[/]"}
+_RICH = {"bold": "bold", "ok": "green", "build": "yellow", "blocked": "red", "warn": "yellow", "dim": "dim"}
 
 
-def _mark(cell: Cell) -> str:
-    if cell.verdict == "blocked" and cell.blockers:
-        names = list(dict.fromkeys(b.project for b in cell.blockers if b.project))
-        shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-        return f"[red]✗ {escape(shown)}[/]"
-    return _MARK[cell.verdict]
+def markup(spans: Iterable[Span]) -> str:
+    """Styled spans as rich markup."""
+    return "".join(f"[{_RICH[style]}]{escape(text)}[/]" if style else escape(text) for style, text in spans)
 
 
-#: versions of a requested project named in one line before "and N more"
-SHOWN_VERSIONS = 6
-
-
-def _blocker_lines(blocker: Blocker, target: Target) -> list[str]:
-    by_version = blocker.reason in ("invalid-metadata", "requires-python")
-    subject = blocker.requirement if by_version and blocker.requirement else blocker.project or blocker.requirement
-    if blocker.reason == "limit":
-        return [escape(blocker.detail)]
-    if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
-        lines = [f"conflict on [bold]{escape(blocker.project)}[/]: {escape(blocker.requirement)}"]
-    else:
-        needs = blocker.needs if blocker.reason == "os-too-old" else None
-        lines = [f"[bold]{escape(subject)}[/] {reason_words(blocker.reason, target, needs)}"]
-        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
-            has = "it has" if blocker.reason == "no-version" else "it has wheels for"
-            lines[0] += f"; {has} {escape(blocker.available)}"
-    if len(blocker.chain) > 1:
-        lines.append("needed by " + " → ".join(escape(c) for c in blocker.chain))
-    if blocker.versions and blocker.chain:
-        shown = list(blocker.versions[:SHOWN_VERSIONS])
-        more = len(blocker.versions) - len(shown)
-        text = ", ".join(escape(v) for v in shown) + (f" and {more} more" if more > 0 else "")
-        lines.append(f"blocks {text} of {escape(blocker.chain[0].split(' ')[0])}")
-    if blocker.detail:
-        lines.append(escape(blocker.detail))
-    return lines
-
-
-def render_report(report: CheckReport, stream: TextIO | None = None) -> None:
+def render_report(report: CheckReport, stream: TextIO | None = None, *, pins: bool = False) -> None:
     out = console(stream)
     pythons = sorted({c.target.python for c in report.cells})
-    places = list(dict.fromkeys(c.target.label.split(" / ")[0] for c in report.cells))
-    by_place = {(c.target.label.split(" / ")[0], c.target.python): c for c in report.cells}
+    places = list(dict.fromkeys(place_of(c) for c in report.cells))
+    by_place = {(place_of(c), c.target.python): c for c in report.cells}
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("target")
+    table.add_column("target", no_wrap=True)
     for python in pythons:
-        table.add_column(f"{python[0]}.{python[1]}")
+        table.add_column(f"{python[0]}.{python[1]}", no_wrap=True)
     for place in places:
         row = [escape(place)]
         for python in pythons:
             cell = by_place.get((place, python))
-            row.append(_mark(cell) if cell else "")
+            row.append(markup([matrix_span(cell)]) if cell else "")
         table.add_row(*row)
     out.print(table)
-    requested = {r.name for r in report.requirements}
-    for cell in report.cells:
-        out.print()
-        _render_cell(out, cell, requested, report.nearest_searched)
-    failing = sum(1 for c in report.cells if not c.installs)
-    total = len(report.cells)
+    if not style().quiet:
+        requested = {r.name for r in report.requirements}
+        for cell in report.cells:
+            out.print()
+            out.print(f"[bold]{escape(cell.target.label)}[/]: {markup([verdict_span(cell.verdict)])}")
+            for line in cell_lines(cell, requested, report.nearest_searched, pins=pins):
+                out.print("  " + "  " * line.depth + markup(line.spans))
     out.print()
-    if failing:
-        out.print(f"[red]{failing} of {total} cell{'s' if total != 1 else ''} cannot install[/]")
-    else:
-        out.print(f"[green]all {total} cell{'s' if total != 1 else ''} install[/]")
-
-
-def _render_cell(out: Console, cell: Cell, requested: set[str], nearest_searched: bool) -> None:
-    printer = out.print
-    printer(f"[bold]{escape(cell.target.label)}[/]: {_MARK[cell.verdict]}")
-    if cell.pins:
-        names = [n for n in cell.pins if n in requested]
-        shown = ", ".join(f"{n} {cell.pins[n].version}" for n in names)
-        others = len(cell.pins) - len(names)
-        printer(f"  pins {escape(shown)}" + (f" (+{others} dependencies)" if others else ""))
-    for warning in cell.warnings:
-        printer(f"  [yellow]warning[/]: {escape(warning)} (pip warns the same; nothing of it is installed)")
-    for name, version in cell.newer_sdists:
-        printer(f"  note: plain pip would build {escape(name)} {escape(version)} from its sdist; these pins take the "
-                "newest wheel (as pip --prefer-binary does)")
-    for item in cell.build:
-        kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
-        if item.binaries:
-            kind = f"not pure Python: ships prebuilt binaries for {', '.join(item.binaries)}"
-        deps = "" if item.dependencies_known else "; its dependencies are known only after building it"
-        printer(f"  builds {escape(item.filename)} ({kind}{deps})")
-    cited = " ".join(b.detail for b in cell.blockers)
-    for rule in cell.knowledge:
-        if rule.sources[0] in cited:
-            continue
-        printer(f"  knowledge: {escape(rule.summary)}; applied {escape(rule.describe_effect())}")
-        printer(f"    source: {escape(rule.sources[0])} (verified {escape(rule.verified)})")
-    for blocker in cell.blockers:
-        lines = _blocker_lines(blocker, cell.target)
-        printer(f"  [red]•[/] {lines[0]}")
-        for line in lines[1:]:
-            printer(f"    {line}")
-    if cell.not_examined:
-        printer(f"  not examined further: {escape(', '.join(cell.not_examined))} (the above blocks this cell by itself)")
-    if cell.verdict == "blocked" and nearest_searched:
-        if cell.nearest:
-            where = ", ".join(
-                f"{escape(n.target.label)} ({n.verdict}{', under Rosetta 2' if n.rosetta else ''})" for n in cell.nearest
-            )
-            printer(f"  [green]would install on[/]: {where}")
-        else:
-            printer("  no nearby Python or standard target installs it either")
+    out.print(markup([summary_span(report)]))

@@ -6,11 +6,22 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.markup import escape
 
 from ..errors import BadInputError, WheelwiseError
-from ..explain import Match, explain, host_context
+from ..explain import (
+    MAX_TEXT,
+    Host,
+    LogText,
+    Match,
+    find,
+    host_context,
+    log_host,
+    read_stream,
+    select,
+)
 from ..facts import collect, load_facts
 from ..knowledge import load
 from .render import console, print_json
@@ -32,48 +43,60 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.set_defaults(run=run)
 
 
-def read_log(name: str) -> str:
+def read_log(name: str) -> LogText:
+    """The log's last :data:`MAX_TEXT` bytes, with the line number they start at."""
     if name == "-":
         if sys.stdin.isatty():
             sys.stderr.write("paste the error, then Ctrl-D (Ctrl-Z Enter on Windows):\n")
-        return sys.stdin.read()
+        return read_stream(sys.stdin.buffer)
     try:
-        return Path(name).read_text(encoding="utf-8", errors="replace")
+        with Path(name).open("rb") as stream:
+            return read_stream(stream)
     except OSError as exc:
         raise BadInputError(f"cannot read {name}: {exc.strerror}", hint="give a log file, or '-' to read standard input") from exc
 
 
 def run(args: argparse.Namespace) -> int:
-    text = read_log(args.file)
-    matches = explain(text, load().signatures)
+    log = read_log(args.file)
+    found = find(log.text, load().signatures, first_line=log.first_line)
     facts = None
-    if matches and not args.no_host:
+    if found and not args.no_host:
         try:
             facts = load_facts(args.facts) if args.facts else collect(args.python, light=True)
         except WheelwiseError:
             if args.facts or args.python:
                 raise
             facts = None  # no usable local Python: explain without the host's view
-    matches = [dataclasses.replace(m, context=host_context(m.signature, facts)) for m in matches]
+    host = log_host(log.text).merged(Host.from_facts(facts))
+    matches = [dataclasses.replace(m, context=host_context(m.signature, facts)) for m in select(found, host)]
     if args.json:
-        print_json({"matched": bool(matches), "matches": [m.to_dict() for m in matches]})
+        print_json({"matched": bool(matches), "read": _read_note(log), "host": dataclasses.asdict(host), "matches": [m.to_dict() for m in matches]})
     else:
-        render(matches)
+        render(matches, log)
     return 0 if matches else 1
 
 
-def render(matches: list[Match]) -> None:
+def _read_note(log: LogText) -> dict[str, Any]:
+    return {"bytes": log.size, "skipped_bytes": log.skipped, "first_line": log.first_line}
+
+
+def render(matches: list[Match], log: LogText) -> None:
     out = console()
+    if log.skipped:
+        out.print(
+            f"[yellow]note:[/] the log is {log.size / 2**20:.1f} MB; explain read its last {MAX_TEXT // 2**20} MB, from line {log.first_line} on"
+        )
     if not matches:
         out.print("[yellow]no known error found in this text[/]")
         out.print("hint: run [bold]wheelwise doctor[/] to examine this machine's setup")
         return
     for number, match in enumerate(matches, start=1):
         sig = match.signature
-        out.print(f"[bold]{number}. {escape(sig.title)}[/]  [dim](line {match.line}, {sig.id})[/]")
+        label = "" if sig.severity == "error" else f" [dim]({sig.severity})[/]"
+        out.print(f"[bold]{number}. {escape(match.title)}[/]{label}  [dim](line {match.line}, {sig.id})[/]")
         out.print(f"   [dim]> {escape(match.excerpt)}[/]")
-        out.print(f"   why: {escape(sig.cause)}")
-        out.print(f"   fix: {escape(sig.fix)}")
+        out.print(f"   why: {escape(match.cause)}")
+        out.print(f"   fix: {escape(match.fix)}")
         for command in sig.commands:
             out.print(f"        [bold]{escape(command)}[/]")
         for line in match.context:

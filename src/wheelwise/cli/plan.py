@@ -17,6 +17,7 @@ from ..knowledge import ACCELERATORS, FRAMEWORKS, load
 from ..plan import Plan, candidate_stacks, choose_accelerator, make_plan
 from ..target import Target, host_target, parse_python, parse_target
 from .options import add_index_options, index_settings
+from .progress import progress
 from .render import console, print_json
 
 __all__ = ["build_plan", "register"]
@@ -71,9 +72,11 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
     def open_index(index_url: str | None) -> PackageIndex:
         # the user's own --index-url wins over a stack's vendor index
         chosen = settings.override(index_url=index_url) if index_url and not args.index_url else settings
-        return PackageIndex(chosen, cache=Cache(default_cache_dir()), offline=args.offline, refresh=args.refresh)
+        return PackageIndex(chosen, cache=Cache(default_cache_dir()), offline=args.offline, refresh=args.refresh,
+                            progress=state.hook)
 
-    plan = make_plan(open_index, knowledge, args.framework, accelerator, target, platform, stacks=stacks)
+    with progress(f"planning {args.framework} for {target.label}") as state:
+        plan = make_plan(open_index, knowledge, args.framework, accelerator, target, platform, stacks=stacks)
     plan.index_args = pip_index_args(args)
     return plan, facts
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from ..show import ProjectSummary, summarize
 from .options import add_index_options, open_index
+from .progress import progress
 from .render import console, print_json
 
 __all__ = ["register"]
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_index(args) as index:
+    with progress(f"reading {args.requirement}") as state, open_index(args, progress=state.hook) as index:
         summary = summarize(index, args.requirement)
         stats = index.fetcher.stats
     if args.json:

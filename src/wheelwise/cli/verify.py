@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 from rich.markup import escape
 
 from ..errors import BadInputError
 from ..facts import default_python
 from ..verify import ACCELERATOR_NAMES, judge, python_of_venv, run_verify
+from .github import append_summary, workflow_command
+from .html import verify_html
+from .markdown import verify_markdown
+from .output import add_output_options, destination, output_format
+from .progress import progress
 from .render import console, print_json
 
 __all__ = ["register", "render"]
@@ -29,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--expect", choices=sorted(ACCELERATOR_NAMES), help="exit 1 unless this accelerator is found and used")
     parser.add_argument("--size", type=int, default=1024, help="matrix size of the benchmark (default 1024)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs after warm-up (default 5)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_output_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -37,13 +43,24 @@ def run(args: argparse.Namespace) -> int:
     if args.size < 16 or args.runs < 1:
         raise BadInputError("--size must be at least 16 and --runs at least 1")
     python = python_of_venv(args.venv) if args.venv else (args.python or default_python())
-    doc = run_verify(python, args.framework or (), size=args.size, runs=args.runs)
+    form = output_format(args)
+    with progress(f"verifying {python}"):
+        doc = run_verify(python, args.framework or (), size=args.size, runs=args.runs)
     problems = judge(doc, args.expect)
-    if args.json:
-        doc.pop("stderr_tail", None)
-        print_json({"verification": doc, "expect": args.expect, "ok": not problems, "problems": problems})
-    else:
-        render(doc, problems)
+    with destination(args) as out:
+        if form == "json":
+            doc.pop("stderr_tail", None)
+            print_json({"verification": doc, "expect": args.expect, "ok": not problems, "problems": problems}, out)
+        elif form == "markdown":
+            out.write(verify_markdown(doc, problems))
+        elif form == "html":
+            out.write(verify_html(doc, problems))
+        else:
+            render(doc, problems, out)
+    if form == "github":
+        for problem in problems:
+            sys.stdout.write(workflow_command("error", problem, "wheelwise verify") + "\n")
+        append_summary(verify_markdown(doc, problems))
     return 1 if problems else 0
 
 
@@ -52,8 +69,8 @@ def _bar(value: float, top: float, width: int = 32) -> str:
     return "█" * filled
 
 
-def render(doc: dict[str, Any], problems: list[str]) -> None:
-    out = console()
+def render(doc: dict[str, Any], problems: list[str], stream: TextIO | None = None) -> None:
+    out = console(stream)
     out.print(f"wheelwise verify: {escape(str(doc.get('python')))} (Python {doc.get('version')})")
     if doc.get("rosetta"):
         out.print("[bold red]✗[/] this Python runs under Rosetta 2: x86_64 code on Apple silicon")

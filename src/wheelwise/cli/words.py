@@ -1,10 +1,16 @@
-"""Words for the reasons a requirement does not install: the one place they are written."""
+"""The words of a report: why a requirement does not install, and what a cell says; written once here."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from ..check import Blocker, BuildItem, Cell, CheckReport
 from ..target import Target
 
-__all__ = ["os_words", "reason_words"]
+__all__ = [
+    "Line", "Span", "blocker_lines", "cell_lines", "matrix_span", "os_words", "place_of", "reason_words",
+    "summary_span", "verdict_span",
+]
 
 
 def os_words(target: Target, version: str | None = None) -> str:
@@ -40,3 +46,137 @@ def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
         "limit": "could not be decided: the resolver reached its round limit",
     }
     return words.get(reason, reason)
+
+
+# -- the words of a check report, shared by every output format -------------------------------
+#
+# A report is written once here as lines of styled spans; the text, Markdown, GitHub and HTML
+# renderers only map the styles (``bold``, ``ok``, ``build``, ``blocked``, ``warn``, ``dim``) to
+# their own markup. No format words a blocker differently from another.
+
+Span = tuple[str, str]
+"""``(style, text)``: style is ``""`` or one of the names above."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """One line of a cell's story: *depth* 0 is an item, 1 a detail under the item above."""
+
+    spans: tuple[Span, ...]
+    depth: int = 0
+    kind: str = ""
+
+
+VERDICT_MARKS = {"ok": "✓ ok", "build": "◐ build", "blocked": "✗ blocked", "unknown": "? unknown"}
+VERDICT_STYLES = {"ok": "ok", "build": "build", "blocked": "blocked", "unknown": "warn"}
+
+#: versions of a requested project named in one line before "and N more"
+SHOWN_VERSIONS = 6
+
+
+def verdict_span(verdict: str) -> Span:
+    return (VERDICT_STYLES[verdict], VERDICT_MARKS[verdict])
+
+
+def matrix_span(cell: Cell) -> Span:
+    """A matrix cell: the verdict, or for a blocked cell the first blockers' names."""
+    if cell.verdict == "blocked" and cell.blockers:
+        names = list(dict.fromkeys(b.project for b in cell.blockers if b.project))
+        shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        return ("blocked", f"✗ {shown}")
+    return verdict_span(cell.verdict)
+
+
+def blocker_lines(blocker: Blocker, target: Target) -> list[tuple[Span, ...]]:
+    """A blocker: its first line (subject in bold, then why), then chain, versions and detail."""
+    by_version = blocker.reason in ("invalid-metadata", "requires-python")
+    subject = blocker.requirement if by_version and blocker.requirement else blocker.project or blocker.requirement
+    if blocker.reason == "limit":
+        return [(("", blocker.detail),)]
+    if blocker.reason in ("conflict", "forbidden") and not blocker.chain:
+        lines: list[tuple[Span, ...]] = [(("", "conflict on "), ("bold", blocker.project), ("", f": {blocker.requirement}"))]
+    else:
+        needs = blocker.needs if blocker.reason == "os-too-old" else None
+        why = reason_words(blocker.reason, target, needs)
+        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
+            has = "it has" if blocker.reason == "no-version" else "it has wheels for"
+            why += f"; {has} {blocker.available}"
+        lines = [(("bold", subject), ("", f" {why}"))]
+    if len(blocker.chain) > 1:
+        lines.append((("", "needed by " + " → ".join(blocker.chain)),))
+    if blocker.versions and blocker.chain:
+        shown = list(blocker.versions[:SHOWN_VERSIONS])
+        more = len(blocker.versions) - len(shown)
+        text = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        lines.append((("", f"blocks {text} of {blocker.chain[0].split(' ')[0]}"),))
+    if blocker.detail:
+        lines.append((("", blocker.detail),))
+    return lines
+
+
+def _build_words(item: BuildItem) -> str:
+    kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
+    if item.binaries:
+        kind = f"not pure Python: ships prebuilt binaries for {', '.join(item.binaries)}"
+    deps = "" if item.dependencies_known else "; its dependencies are known only after building it"
+    return f"builds {item.filename} ({kind}{deps})"
+
+
+def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins: bool = False) -> list[Line]:
+    """Everything said about one cell after its heading, in order.
+
+    :param pins: list every pin (``--show-pins``), not only the requested projects'.
+    """
+    lines: list[Line] = []
+    if cell.pins:
+        names = [n for n in cell.pins if n in requested]
+        shown = ", ".join(f"{n} {cell.pins[n].version}" for n in names)
+        others = len(cell.pins) - len(names)
+        text = f"pins {shown}" + (f" (+{others} dependencies)" if others and not pins else "")
+        lines.append(Line((("", text),), kind="pins"))
+        if pins:
+            for name in sorted(cell.pins):
+                candidate = cell.pins[name]
+                file = f"  ({candidate.file.filename})" if candidate.file is not None else ""
+                lines.append(Line((("", f"{name}=={candidate.version}{file}"),), depth=1, kind="pin"))
+    for warning in cell.warnings:
+        lines.append(Line((("warn", "warning"), ("", f": {warning} (pip warns the same; nothing of it is installed)")), kind="warning"))
+    for name, version in cell.newer_sdists:
+        lines.append(Line((("", f"note: plain pip would build {name} {version} from its sdist; these pins take the "
+                                "newest wheel (as pip --prefer-binary does)"),), kind="note"))
+    for item in cell.build:
+        lines.append(Line((("", _build_words(item)),), kind="build"))
+    cited = " ".join(b.detail for b in cell.blockers)
+    for rule in cell.knowledge:
+        if rule.sources[0] in cited:
+            continue
+        lines.append(Line((("", f"knowledge: {rule.summary}; applied {rule.describe_effect(cell.version_of(rule.when.name))}"),), kind="knowledge"))
+        lines.append(Line((("dim", f"source: {rule.sources[0]} (verified {rule.verified})"),), depth=1, kind="source"))
+    for blocker in cell.blockers:
+        first, *more = blocker_lines(blocker, cell.target)
+        lines.append(Line((("blocked", "• "), *first), kind="blocker"))
+        lines += [Line(spans, depth=1, kind="blocker-detail") for spans in more]
+    if cell.not_examined:
+        lines.append(Line((("", f"not examined further: {', '.join(cell.not_examined)} (the above blocks this cell by itself)"),),
+                          kind="note"))
+    if cell.verdict == "blocked" and nearest_searched:
+        if cell.nearest:
+            where = ", ".join(f"{n.target.label} ({n.verdict}{', under Rosetta 2' if n.rosetta else ''})" for n in cell.nearest)
+            lines.append(Line((("ok", "would install on"), ("", f": {where}")), kind="nearest"))
+        else:
+            lines.append(Line((("", "no nearby Python or standard target installs it either"),), kind="nearest"))
+    return lines
+
+
+def summary_span(report: CheckReport) -> Span:
+    failing = sum(1 for c in report.cells if not c.installs)
+    total = len(report.cells)
+    plural = "s" if total != 1 else ""
+    if failing:
+        return ("blocked", f"{failing} of {total} cell{plural} cannot install")
+    return ("ok", f"all {total} cell{plural} install")
+
+
+def place_of(cell: Cell) -> str:
+    """The matrix row of a cell: its target label without the Python."""
+    return cell.target.label.split(" / ")[0]

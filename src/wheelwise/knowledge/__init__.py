@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import string
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
@@ -46,6 +47,7 @@ __all__ = [
     "FRAMEWORKS",
     "Constraint",
     "Coverage",
+    "DeadEnd",
     "DriverNeed",
     "Knowledge",
     "PipNeed",
@@ -123,8 +125,11 @@ class Constraint(Cited):
     def applies_to(self, name: str, version: Version) -> bool:
         return canonicalize_name(self.when.name) == canonicalize_name(name) and self.when.specifier.contains(version, prereleases=True)
 
-    def describe_effect(self) -> str:
+    def describe_effect(self, version: Version | None = None) -> str:
+        """What the rule asks, with its template filled in for the *version* of *when* it applied to."""
         if self.require is not None:
+            if version is not None:
+                return f"{self.required(version)} with {canonicalize_name(self.when.name)} {version}"
             return f"{self.require} when {self.when}"
         if self.forbid is not None:
             return f"no {self.forbid} with {self.when}"
@@ -132,11 +137,13 @@ class Constraint(Cited):
             return f"{self.needs} installed with {self.when}"
         return f"macOS {self.macos} for {self.when}"
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, version: Version | None = None) -> dict[str, object]:
+        """The rule as data; with *version*, ``applied`` says what it asked of that release."""
         return {
             "id": self.id,
             "when": str(self.when),
             "require": self.require,
+            "applied": self.describe_effect(version) if version is not None else None,
             "forbid": self.forbid,
             "needs": self.needs,
             "macos": None if self.macos is None else str(self.macos),
@@ -174,6 +181,21 @@ class Stack(Cited):
     cuda: Version | None = None
     releases: SpecifierSet = SpecifierSet()
     macos: Version | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadEnd(Cited):
+    """A framework x accelerator path that no longer works and is not offered as a stack.
+
+    :param last_working: the last set of requirements known to work, for those who must.
+    :param alternatives: what people move to instead.
+    """
+
+    framework: str = ""
+    accelerator: str = ""
+    platforms: tuple[str, ...] = ()
+    last_working: tuple[Requirement, ...] = ()
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,25 +246,45 @@ class Replacement(Cited):
 class Signature(Cited):
     """An error message wheelwise recognises.
 
-    :param pattern: compiled with ``re.MULTILINE``; matched against the log.
+    :param pattern: compiled with ``re.MULTILINE``; matched against the log
+        near an occurrence of one of *keys*.  Its named groups fill the
+        ``{name}`` placeholders of *title*, *cause* and *fix*.
+    :param keys: lower-case literal text every match contains (one of them):
+        the pattern only runs where a key occurs, which keeps matching linear.
     :param title: what happened, one line.
     :param cause: why.
     :param fix: what to do, in words.
     :param commands: shell commands that fix it, where there are any.
     :param context: host facts worth adding when run on the affected machine
-        (``rosetta``, ``arch``, ``python``, ``nvidia``).
+        (``rosetta``, ``arch``, ``python``, ``nvidia``, ``cpu``).
+    :param severity: ``error``, ``warning`` or ``notice`` (harmless).
+    :param os: the operating systems the cause is possible on (empty: any);
+        the signature is dropped when the log or the host says another.
+    :param machine: the hardware architectures the cause is possible on.
+    :param unless: ids of more specific signatures this one yields to.
     """
 
     pattern: re.Pattern[str] = re.compile("")
+    keys: tuple[str, ...] = ()
     title: str = ""
     cause: str = ""
     fix: str = ""
     commands: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    severity: str = "error"
+    os: tuple[str, ...] = ()
+    machine: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+    @staticmethod
+    def render(template: str, values: Mapping[str, str]) -> str:
+        """*template* with the matched values in its placeholders (``?`` for a group that did not take part)."""
+        return template.format_map(_Values(values)) if "{" in template else template
 
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
+            "severity": self.severity,
             "title": self.title,
             "cause": self.cause,
             "fix": self.fix,
@@ -252,6 +294,11 @@ class Signature(Cited):
         }
 
 
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 @dataclasses.dataclass(frozen=True)
 class Knowledge:
     """Everything wheelwise knows that the index cannot tell."""
@@ -259,6 +306,7 @@ class Knowledge:
     constraints: tuple[Constraint, ...]
     coverage: tuple[Coverage, ...]
     stacks: tuple[Stack, ...]
+    dead_ends: tuple[DeadEnd, ...]
     python_support: tuple[PythonSupport, ...]
     platform_support: tuple[PlatformSupport, ...]
     pip_needs: tuple[PipNeed, ...]
@@ -269,6 +317,9 @@ class Knowledge:
     def covered_through(self, project: str) -> Coverage | None:
         name = canonicalize_name(project)
         return next((c for c in self.coverage if c.project == name), None)
+
+    def dead_end(self, framework: str, accelerator: str, platform: str | None) -> DeadEnd | None:
+        return next((d for d in self.dead_ends if (d.framework, d.accelerator) == (framework, accelerator) and platform in d.platforms), None)
 
     def driver_for(self, cuda: Version) -> DriverNeed | None:
         return next((d for d in self.driver_needs if d.cuda_major == cuda.major), None)
@@ -403,6 +454,17 @@ def _stack(e: _Entry) -> Stack:
     )
 
 
+def _dead_end(e: _Entry) -> DeadEnd:
+    return DeadEnd(
+        **e.cited(),
+        framework=e.choice("framework", FRAMEWORKS),
+        accelerator=e.choice("accelerator", ACCELERATORS),
+        platforms=_platforms(e),
+        last_working=tuple(Requirement(r) for r in e.texts("last_working")),
+        alternatives=e.texts("alternatives"),
+    )
+
+
 def _python_support(e: _Entry) -> PythonSupport:
     return PythonSupport(
         **e.cited(), project=e.parse("project", _name), releases=e.parse("releases", SpecifierSet), python=e.parse("python", SpecifierSet)
@@ -431,7 +493,27 @@ def _replacement(e: _Entry) -> Replacement:
     )
 
 
-_CONTEXTS = ("rosetta", "arch", "python", "nvidia")
+_CONTEXTS = ("rosetta", "arch", "python", "nvidia", "cpu")
+_SEVERITIES = ("error", "warning", "notice")
+_OSES = ("linux", "macos", "windows")
+#: a character class, to tell "anything" classes ([^x], [\s\S]) from narrow ones ([\w.+-])
+_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+#: a repeat without bound of "anything": its work would grow with the length of a line
+_UNBOUNDED = re.compile(r"(?<!\\)(?:\.|\\S|\\D|\\W|\x00)(?:[*+]|\{\d*,\})")
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    def token(m: re.Match[str]) -> str:
+        wide = m.group().startswith("[^") or ("\\s" in m.group() and "\\S" in m.group())
+        return "\x00" if wide else "c"
+
+    bad = _UNBOUNDED.search(_CLASS.sub(token, text))
+    if bad is not None:
+        raise ValueError("a repeat of any character without bound; use a bounded repeat such as {0,300}")
+    pattern = re.compile(text, re.MULTILINE)
+    if pattern.search("") is not None:
+        raise ValueError("it matches empty text")
+    return pattern
 
 
 def _signature(e: _Entry) -> Signature:
@@ -439,14 +521,36 @@ def _signature(e: _Entry) -> Signature:
     for c in context:
         if c not in _CONTEXTS:
             raise e.fail(f"context {c!r} is not one of {', '.join(_CONTEXTS)}")
+    pattern = e.parse("pattern", _pattern)
+    texts = {field: e.text(field) for field in ("title", "cause", "fix")}
+    for field, template in texts.items():
+        for _, name, _, _ in string.Formatter().parse(template):
+            if name is not None and name not in pattern.groupindex:
+                raise e.fail(f"'{field}' names {{{name}}}, which the pattern has no group for")
+    keys = e.texts("keys")
+    for key in keys:
+        if key != key.lower():
+            raise e.fail(f"key {key!r} must be lower case (keys are found in the lower-cased log)")
+    oses = e.texts("os", required=False)
+    for name in oses:
+        if name not in _OSES:
+            raise e.fail(f"os {name!r} is not one of {', '.join(_OSES)}")
+    severity = e.data.get("severity", "error")
+    if severity not in _SEVERITIES:
+        raise e.fail(f"'severity' = {severity!r} is not one of {', '.join(_SEVERITIES)}")
     return Signature(
         **e.cited(),
-        pattern=e.parse("pattern", lambda p: re.compile(p, re.MULTILINE)),
-        title=e.text("title"),
-        cause=e.text("cause"),
-        fix=e.text("fix"),
+        pattern=pattern,
+        keys=keys,
+        title=texts["title"],
+        cause=texts["cause"],
+        fix=texts["fix"],
         commands=e.texts("commands", required=False),
         context=context,
+        severity=severity,
+        os=oses,
+        machine=e.texts("machine", required=False),
+        unless=e.texts("unless", required=False),
     )
 
 
@@ -491,6 +595,7 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         constraints=get("constraints.toml", "rule", _constraint),
         coverage=get("constraints.toml", "coverage", _coverage),
         stacks=get("stacks.toml", "stack", _stack),
+        dead_ends=get("stacks.toml", "dead_end", _dead_end),
         python_support=get("support.toml", "python", _python_support),
         platform_support=get("support.toml", "platform", _platform_support),
         pip_needs=get("support.toml", "pip", _pip_need),
@@ -498,9 +603,16 @@ def load_files(files: Mapping[str, str]) -> Knowledge:
         replacements=get("replacements.toml", "replacement", _replacement),
         signatures=get("signatures.toml", "signature", _signature),
     )
+    ids = {sig.id for sig in knowledge.signatures}
+    for sig in knowledge.signatures:
+        for other in sig.unless:
+            if other not in ids:
+                raise KnowledgeError(f"signatures.toml ({sig.id}): 'unless' names {other!r}, which no signature has as id")
     covered = {c.project for c in knowledge.coverage}
     for rule in knowledge.constraints:
-        if canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
+        # a rule on a closed range of releases, or a plain need, says nothing about later releases
+        closed = any(spec.operator in ("<", "<=", "==", "===", "~=") for spec in rule.when.specifier) or rule.needs is not None
+        if not closed and canonicalize_name(rule.when.name) not in covered and rule.subject not in covered:
             raise KnowledgeError(f"constraints.toml ({rule.id}): neither project has a [[coverage]] entry saying how far the rules go")
     return knowledge
 
@@ -515,5 +627,9 @@ def load() -> Knowledge:
 
 
 def load_constraints() -> tuple[Constraint, ...]:
-    """The constraint rules shipped with wheelwise (those resolution applies)."""
-    return tuple(rule for rule in load().constraints if rule.narrows_resolution)
+    """The constraint rules shipped with wheelwise that check applies.
+
+    ``require`` and ``forbid`` rules narrow resolution; ``needs`` rules are checked on the
+    pins (a project resolved without the one it needs is a warning on the cell).
+    """
+    return tuple(rule for rule in load().constraints if rule.narrows_resolution or rule.needs is not None)
