@@ -48,31 +48,44 @@ class Run:
         return json.loads(self.out)  # type: ignore[no-any-return]
 
 
+# Runs wheelwise in a grandchild and reports its peak RSS.  Not wait4 on a direct child:
+# Linux carries a process's ru_maxrss across exec, and a child forked (or vforked) from
+# pytest starts with pytest's size; forked from this small wrapper it starts with ~10 MB.
+_WRAPPER = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "wheelwise", *sys.argv[1:]])
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # the wrapper outlives a Ctrl-C meant for its child
+_, status, usage = os.wait4(pid, 0)
+with open(os.environ["WW_RSS_FILE"], "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 def wheelwise(*argv: str, env: dict[str, str] | None = None, timeout: float = 60,
               on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
               tmp: Path) -> Run:
-    """Run wheelwise as a child; its own peak RSS comes from wait4, not from RUSAGE_CHILDREN
-    (which is the largest of every child this pytest process ever had)."""
-    environ = {**os.environ, "PIP_RETRIES": "0", **(env or {})}
+    """Run wheelwise (in its own session, so a test can signal it as a terminal would)."""
+    rss_file = tmp / "rss"
+    environ = {**os.environ, "PIP_RETRIES": "0", "WW_RSS_FILE": str(rss_file), **(env or {})}
     out_path, err_path = tmp / "stdout", tmp / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "wheelwise", *argv], stdout=out, stderr=err, env=environ)
+        proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, *argv], stdout=out, stderr=err, env=environ,
+                                start_new_session=True)
         if on_start is not None:
             on_start(proc)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"wheelwise {' '.join(argv)} still ran after {timeout} s")
-            time.sleep(0.02)
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail(f"wheelwise {' '.join(argv)} still ran after {timeout} s")
         seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(proc.returncode, out_path.read_text(), err_path.read_text(), seconds, usage.ru_maxrss / 1024)
+    return Run(code, out_path.read_text(), err_path.read_text(), seconds, int(rss_file.read_text()) / 1024)
 
 
 def check(server: IndexServer, tmp: Path, *extra: str, index_url: str | None = None, **kwargs: object) -> Run:
@@ -187,7 +200,7 @@ class TestTime:
             assert arrived.wait(30), "the request never arrived"
             time.sleep(0.3)
             interrupted.append(time.monotonic())
-            proc.send_signal(signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground group
 
         run = check(server, tmp_path, env={"PIP_DEFAULT_TIMEOUT": "60"}, on_start=interrupt)
         waited = time.monotonic() - interrupted[0]
@@ -238,8 +251,22 @@ class TestSize:
             )
             run = check(server, tmp_path)
         assert run.code == 3, run.err
-        assert f"demo-1.0-py3-none-any.whl is {64 << 20} bytes, larger than the 16384 bytes allowed (range)" in run.err
+        allowed = (16 << 10) + (1 << 20)  # the 16 KiB asked for, and Limits.range_slack
+        assert f"demo-1.0-py3-none-any.whl is {64 << 20} bytes, larger than the {allowed} bytes allowed (range)" in run.err
         assert run.rss_mb < MAX_RSS_MB
+
+
+    def test_range_reply_for_another_span_is_refused(self, tmp_path: Path) -> None:
+        # METADATA first and 200 KB after it: the tail (16 KiB) cannot hold it, a second range is needed
+        content = make_wheel("demo", "1.0", dist_info_first=True, filler=200_000)
+        with IndexServer(pep658=False) as server:
+            server.add_wheel(DEMO, content)
+            # the tail is answered right, every later range with the file's first bytes
+            server.fault(f"/files/{DEMO}", "raw", ranges_with_unknown_total(content), times=1)
+            server.fault(f"/files/{DEMO}", "raw", reply(206, content[:10], {"Content-Range": f"bytes 0-9/{len(content)}"}))
+            run = check(server, tmp_path)
+        assert run.code == 3, run.err
+        assert "answered bytes 0-9 to a request for" in run.err
 
 
 # -- malformed replies -------------------------------------------------------------
@@ -274,7 +301,7 @@ class TestMalformed:
         assert run.json["cells"][0]["verdict"] == "ok"  # type: ignore[index]
 
     def test_content_range_with_unknown_total(self, tmp_path: Path) -> None:
-        content = make_wheel("demo", "1.0", requires_dist=["left-pad"])
+        content = make_wheel("demo", "1.0", requires_dist=["left-pad"], dist_info_first=True, filler=200_000)
         with IndexServer(pep658=False) as server:
             server.add_wheel(DEMO, content)
             server.add_wheel(wheel_filename("left-pad", "1.0"), make_wheel("left-pad", "1.0"))
@@ -283,7 +310,7 @@ class TestMalformed:
             ranged = [r for r in server.requests(f"/files/{DEMO}") if r.range]
         assert run.code == 0, run.err
         assert "left-pad" in run.out  # the metadata was read through the ranges
-        assert ranged and all(r.range for r in server.requests(f"/files/{DEMO}"))
+        assert len(ranged) >= 2 and all(r.range for r in server.requests(f"/files/{DEMO}"))
 
 
 # -- local files -------------------------------------------------------------------

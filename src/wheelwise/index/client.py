@@ -17,7 +17,7 @@ dependencies, inflates a compressed body at most one read's worth at a time
 connection class be chosen, which the total deadline and Ctrl-C below need.
 
 **Bounds** (:class:`Limits`, one table): page size after decoding, range
-replies no larger than asked, redirects (loops caught at once), an idle
+replies no larger than asked (plus 1 MiB of rounding), redirects (loops caught at once), an idle
 timeout (pip's ``timeout``/``PIP_DEFAULT_TIMEOUT``) and a total deadline per
 request, retries and their sleeps included: one retry budget per request,
 never a loop inside a loop.  A watchdog thread shuts down the socket of a
@@ -82,7 +82,8 @@ class Limits:
     :param page_bytes: a page (or a PEP 658 metadata file, or any body read
         whole), counted after gzip/deflate decoding (``WHEELWISE_MAX_PAGE_BYTES``).
     :param range_slack: bytes a 206 reply may carry beyond the range asked
-        (none: a larger reply is refused before it is read).
+        (a server may round a range up; a reply larger still is refused before
+        its body is read).
     :param redirects: redirects followed per request (a loop stops at once).
     :param deadline: seconds one request may take in all, retries and their
         sleeps included, whatever the idle timeout (``WHEELWISE_DEADLINE``).
@@ -92,7 +93,7 @@ class Limits:
     """
 
     page_bytes: int = 64 << 20
-    range_slack: int = 0
+    range_slack: int = 1 << 20
     redirects: int = 10
     deadline: float = 60.0
     download_deadline: float = 600.0
@@ -502,7 +503,6 @@ class Fetcher:
                 else:
                     manager = urllib3.PoolManager(**common)  # type: ignore[arg-type]
                 manager.pool_classes_by_scheme = _POOLS
-                manager.key_fn_by_scheme = dict(manager.key_fn_by_scheme)
                 self._managers[key] = manager
         return manager
 
@@ -822,9 +822,17 @@ class Fetcher:
                     url=redact(final),
                     status=206,
                 )
-            if (start is not None and offset != start) or last - offset + 1 > asked + self.limits.range_slack:
-                raise self._over(final, asked, "range", last - offset + 1)
-            body = self._body(response, final, asked + self.limits.range_slack, "range")
+            allowed = asked + self.limits.range_slack
+            if last - offset + 1 > allowed:
+                raise self._over(final, allowed, "range", last - offset + 1)
+            if start is not None and (offset > start or last < min(end, total or end) - 1):
+                raise IndexFetchError(
+                    f"{redact(final)} answered bytes {offset}-{last} to a request for {start}-{end - 1}",
+                    url=redact(final),
+                    status=206,
+                    hint="the index or a proxy mishandles range requests",
+                )
+            body = self._body(response, final, allowed, "range")
             if len(body) != last - offset + 1:
                 raise _Transient(f"sent {len(body)} bytes for a range of {last - offset + 1}")
             self.stats.add(kind, len(body))
