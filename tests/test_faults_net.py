@@ -161,11 +161,11 @@ def page_html(server: IndexServer, href: str | None = None) -> bytes:
 
 class TestTime:
     def test_hung_index_is_given_up_after_the_idle_timeout(self, server: IndexServer, tmp_path: Path) -> None:
-        server.fault("/simple/demo/", "raw", hang(30))
+        server.fault("/simple/demo/", "raw", hang(90))
         run = check(server, tmp_path, env={"PIP_DEFAULT_TIMEOUT": "1"})
         assert run.code == 3, run.err
         assert f"GET {server.url}demo/ timed out after 1 attempt" in run.err
-        assert run.seconds < 10 and run.rss_mb < MAX_RSS_MB
+        assert run.seconds < 30 and run.rss_mb < MAX_RSS_MB
 
     def test_drip_is_stopped_by_the_total_deadline(self, server: IndexServer, tmp_path: Path) -> None:
         # one byte every 0.3 s never trips a 2 s idle timeout: the 2 s deadline stops it
@@ -174,7 +174,7 @@ class TestTime:
         assert run.code == 3, run.err
         assert f"GET {server.url}demo/ took longer than the 2 s allowed for one request" in run.err
         assert "WHEELWISE_DEADLINE" in run.err
-        assert run.seconds < 10 and run.rss_mb < MAX_RSS_MB
+        assert run.seconds < 30 and run.rss_mb < MAX_RSS_MB
 
     def test_retries_are_one_budget(self, server: IndexServer, tmp_path: Path) -> None:
         server.fault("/simple/demo/", "status", 503)
@@ -182,7 +182,7 @@ class TestTime:
         assert run.code == 3, run.err
         assert "answered 503 after 3 attempts" in run.err
         assert len(server.requests("/simple/demo/")) == 3  # not 3 x 3
-        assert run.seconds < 15
+        assert run.seconds < 30
 
     def test_a_body_cut_off_is_retried_within_the_same_budget(self, server: IndexServer, tmp_path: Path) -> None:
         server.fault("/simple/demo/", "truncate")
@@ -191,7 +191,7 @@ class TestTime:
         assert "cut off" in run.err and "after 2 attempts" in run.err
         assert len(server.requests("/simple/demo/")) == 2
 
-    def test_ctrl_c_during_a_hung_fetch_returns_within_a_second(self, server: IndexServer, tmp_path: Path) -> None:
+    def test_ctrl_c_during_a_hung_fetch_returns_at_once(self, server: IndexServer, tmp_path: Path) -> None:
         arrived = threading.Event()
         server.fault("/simple/demo/", "raw", hang(60, arrived))
         interrupted: list[float] = []
@@ -206,7 +206,8 @@ class TestTime:
         waited = time.monotonic() - interrupted[0]
         assert run.code == 130 and "interrupted" in run.err
         assert "Traceback" not in run.err
-        assert waited < 1.5, f"exit took {waited:.1f} s after SIGINT"
+        # about 0.2 s when the machine is idle; generous for a busy one, far from the 60 s hang
+        assert waited < 3, f"exit took {waited:.1f} s after SIGINT"
 
     def test_redirect_loop_is_refused_at_once(self, server: IndexServer, tmp_path: Path) -> None:
         server.fault("/simple/demo/$", "raw", reply(302, b"", {"Location": "/simple/demo/again/"}))
@@ -337,7 +338,7 @@ class TestLocalFiles:
                         "--no-index", "-f", str(links), tmp=tmp_path, timeout=30)
         assert run.code == 3, run.err
         assert "wheelwise reads only regular files from file: URLs" in run.err
-        assert run.seconds < 20
+        assert run.seconds < 30
 
 
 # -- secrets -----------------------------------------------------------------------

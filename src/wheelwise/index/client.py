@@ -597,6 +597,7 @@ class Fetcher:
         decode: bool,
     ) -> T:
         response, final = self._open(url, headers, end, decode=decode)
+        done = False
         try:
             if response.status == 401:
                 retry = self.credentials.after_401(final)
@@ -606,7 +607,9 @@ class Fetcher:
             if response.status in _RETRY_STATUSES:
                 raise _Transient(f"answered {response.status}", response.status, _retry_after(response))
             self._check(final, response, ok)
-            return read(response, final)
+            result = read(response, final)
+            done = True
+            return result
         except DecodeError as exc:
             raise IndexFetchError(
                 f"the body of {redact(final)} cannot be decoded "
@@ -618,7 +621,10 @@ class Fetcher:
         except ProtocolError as exc:
             raise _Transient(f"was cut off ({_why(exc)})") from exc
         finally:
-            _discard(response)
+            if done:
+                response.release_conn()  # read to its end: the connection is kept for the next request
+            else:
+                _discard(response)
 
     def _open(
         self, url: str, headers: Mapping[str, str], end: float, *, decode: bool
