@@ -111,7 +111,9 @@ def test_os_too_old_says_what_it_needs(
 
 def test_reasons_order_and_slugs() -> None:
     assert Reason.YANKED < Reason.REQUIRES_PYTHON < Reason.SDIST_ONLY < Reason.PYTHON < Reason.ABI
-    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD == max(r for r in Reason if r.about_files)
+    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD
+    # the user's own settings refuse a file that would install: nearer than any tag's miss
+    assert Reason.OS_TOO_OLD < Reason.NO_BINARY < Reason.HASH_MISMATCH == max(r for r in Reason if r.about_files)
     assert [r.slug for r in Reason if r.about_files] == [
         "yanked",
         "requires-python",
@@ -120,6 +122,8 @@ def test_reasons_order_and_slugs() -> None:
         "abi",
         "platform",
         "os-too-old",
+        "no-binary",
+        "hash-mismatch",
     ]
 
 

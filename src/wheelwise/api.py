@@ -24,8 +24,9 @@ from .facts import collect
 from .index import IndexSettings, PackageIndex, load_pip_settings
 from .index.repository import ProgressHook
 from .knowledge import load, load_constraints
-from .requirements import SourcedRequirement, parse_requirement_line
+from .requirements import PythonBound, SourcedRequirement, parse_requirement_line
 from .resolve import DEFAULT_MAX_ROUNDS
+from .selection import DEFAULT_SELECTION, Selection
 from .target import Target, host_target, parse_python, parse_target
 
 __all__ = ["check", "doctor", "explain", "matrix"]
@@ -72,6 +73,8 @@ def check(
     cache_dir: Path | None = None,
     progress: ProgressHook | None = None,
     index: PackageIndex | None = None,
+    selection: Selection = DEFAULT_SELECTION,
+    python_bounds: Sequence[PythonBound] = (),
 ) -> CheckReport:
     """Will *requirements* install on each target and Python, and if not, why.
 
@@ -82,6 +85,9 @@ def check(
     :param index: an open index to use (its settings, cache and progress hook win over these).
     :param settings: where packages come from (default: pip's configuration).
     :param knowledge: apply wheelwise's cited compatibility rules (the CLI's ``--no-knowledge`` is False).
+    :param selection: pip's ``--only-binary``/``--no-binary``/``--prefer-binary``/``--hash`` (default:
+        pip's defaults; the CLI reads them from pip's configuration, flags and files).
+    :param python_bounds: a project's or lock's own Requires-Python (see :func:`~wheelwise.requirements.read_project`).
     """
     items = list(targets)
     cells = [t for t in items if isinstance(t, Target)]
@@ -92,7 +98,8 @@ def check(
     rules = load_constraints() if knowledge else ()
     limits = _requirements(constraints, "constraints")
     if index is not None:
-        return check_cells(index, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds)
+        return check_cells(index, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds,
+                           selection=selection, python_bounds=python_bounds)
     opened = PackageIndex(
         settings or load_pip_settings(),
         cache=Cache(cache_dir or default_cache_dir()),
@@ -101,7 +108,8 @@ def check(
         progress=progress,
     )
     with opened:
-        return check_cells(opened, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds)
+        return check_cells(opened, cells, wanted, limits, rules, nearest=nearest, max_rounds=max_rounds,
+                           selection=selection, python_bounds=python_bounds)
 
 
 def doctor(

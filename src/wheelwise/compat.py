@@ -51,6 +51,8 @@ class Reason(enum.IntEnum):
     architecture; :attr:`ABI` is the right Python, another ABI; :attr:`PYTHON`
     is built for another Python.  :attr:`YANKED`, :attr:`REQUIRES_PYTHON` and
     :attr:`SDIST_ONLY` are decided by resolution, not by a wheel's tags.
+    :attr:`NO_BINARY` and :attr:`HASH_MISMATCH` come after them all: a file
+    would install, and the user's own settings refuse it.
     """
 
     YANKED = 1  #: every file of the version is yanked
@@ -60,6 +62,9 @@ class Reason(enum.IntEnum):
     ABI = 5  #: right Python, another ABI
     PLATFORM = 6  #: right Python and ABI, another OS or architecture
     OS_TOO_OLD = 7  #: right Python, ABI, OS and architecture; needs a newer OS or glibc
+    # The user's settings refuse files that would install (pip's --no-binary, --hash):
+    NO_BINARY = 8  #: --no-binary refuses its wheels, and it has no sdist
+    HASH_MISMATCH = 9  #: no file that would install has a hash the requirement's --hash allows
     # Reasons about a project rather than its files (no nearer or farther among them):
     NOT_FOUND = 20  #: no configured index lists the project
     NO_VERSION = 21  #: no release in the required range
@@ -71,7 +76,7 @@ class Reason(enum.IntEnum):
     @property
     def about_files(self) -> bool:
         """Whether this is a file's miss (the ordered part: nearest miss last)."""
-        return self <= Reason.OS_TOO_OLD
+        return self <= Reason.HASH_MISMATCH
 
     @classmethod
     def from_slug(cls, slug: str) -> Reason | None:

@@ -20,9 +20,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from ..compat import Reason, requires_python_ok
 from ..index import PackageIndex
 from ..knowledge import Constraint
-from ..requirements import SourcedRequirement
+from ..requirements import PythonBound, SourcedRequirement
 from ..resolve import (
     DEFAULT_MAX_ROUNDS,
     Candidate,
@@ -30,11 +31,13 @@ from ..resolve import (
     Outcome,
     Req,
     Resolution,
+    RootCause,
     Sdists,
     Shared,
     resolve,
     root_requirements,
 )
+from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
@@ -151,15 +154,19 @@ class Checker:
         rules: Sequence[Constraint] = (),
         *,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
+        selection: Selection = DEFAULT_SELECTION,
+        python_bounds: Sequence[PythonBound] = (),
     ) -> None:
         self.index = index
         self.requested = list(requested)
+        self.selection = selection
+        self.python_bounds = tuple(python_bounds)
         self.constraints = [Req.from_requirement(c.requirement, "constraint", c.where) for c in constraints]
         #: rules resolution applies; ``needs`` rules are checked on the pins (:meth:`cell`)
         self.rules = tuple(rule for rule in rules if rule.narrows_resolution)
         self.needs = tuple(rule for rule in rules if rule.needs is not None)
         self.max_rounds = max_rounds
-        self.shared = Shared(index)
+        self.shared = Shared(index, selection)
         self.verdicts: dict[Target, str] = {}
         #: verdicts being worked out for "nearest working" (one resolution per cell, see nearest)
         self.pending: dict[Target, concurrent.futures.Future[str]] = {}
@@ -180,6 +187,9 @@ class Checker:
         of its graph.  A retry that reaches the round limit leaves the question open:
         ``unknown``, not the wheels-only ``blocked`` (with those sdists it might well install).
         """
+        excluded = self._python_excluded(target)
+        if excluded is not None:
+            return "blocked", excluded
         roots = root_requirements(self.requested, target)
         if not roots:
             return "ok", Resolution(target, {})
@@ -197,6 +207,34 @@ class Checker:
             return ("build" if outcome.needs_build else "ok"), outcome
         return ("unknown" if outcome.limit is not None else "blocked"), outcome
 
+    def _python_excluded(self, target: Target) -> Failure | None:
+        """A project's (or lock's) own Requires-Python that excludes the target's Python: pip
+        refuses to install it there whatever its dependencies are."""
+        causes = tuple(
+            RootCause(bound.owner, Reason.REQUIRES_PYTHON, bound.owner, detail=f"{bound.where}: {bound.specifier}",
+                      requires_python=str(bound.specifier))
+            for bound in self.python_bounds
+            if not requires_python_ok(str(bound.specifier), target)
+        )
+        return Failure(target, causes) if causes else None
+
+    def _settings_said(self, blocker: Blocker) -> Blocker:
+        """A blocker that the user's own format control makes: say so."""
+        if blocker.reason == Reason.SDIST_ONLY.slug and not self.selection.sdists_allowed(blocker.project):
+            return dataclasses.replace(blocker, detail=blocker.detail or "--only-binary refuses its sdists")
+        return blocker
+
+    def _hash_warnings(self, pins: dict[str, Candidate]) -> list[str]:
+        """pip's hash-checking mode (any ``--hash``) refuses pins that have none."""
+        if not self.selection.hash_checking:
+            return []
+        bare = [name for name in pins if self.selection.allowed_hashes(name) is None]
+        if not bare:
+            return []
+        why = "--hash is given for some requirements" if self.selection.hashes else "--require-hashes is set"
+        return [f"{why}, so pip checks hashes and refuses to install "
+                f"{', '.join(bare)}: no --hash for them (pin each with == and add its --hash)"]
+
     def cell(self, target: Target) -> Cell:
         verdict, outcome = self.verdict(target)
         self.verdicts[target] = verdict
@@ -204,14 +242,14 @@ class Checker:
         if isinstance(outcome, Resolution):
             cell.pins = outcome.pins
             cell.knowledge = list(outcome.applied)
-            cell.warnings = list(outcome.warnings)
+            cell.warnings = list(outcome.warnings) + self._hash_warnings(outcome.pins)
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             self._needs(cell)
             return cell
         assert isinstance(outcome, Failure)
         roots = root_requirements(self.requested, target)
-        cell.blockers = explain(self.shared, target, roots, outcome)
+        cell.blockers = [self._settings_said(b) for b in explain(self.shared, target, roots, outcome)]
         cell.knowledge = list(outcome.applied)
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
@@ -243,9 +281,16 @@ def check(
     nearest: bool = True,
     workers: int = 8,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    selection: Selection = DEFAULT_SELECTION,
+    python_bounds: Sequence[PythonBound] = (),
 ) -> CheckReport:
-    """Check every target (each carries its Python) and explain the failing ones."""
-    checker = Checker(index, requested, constraints, rules, max_rounds=max_rounds)
+    """Check every target (each carries its Python) and explain the failing ones.
+
+    :param selection: the user's format control, ``--prefer-binary`` and ``--hash`` values.
+    :param python_bounds: Requires-Python of the project (or lock) asked about.
+    """
+    checker = Checker(index, requested, constraints, rules, max_rounds=max_rounds, selection=selection,
+                      python_bounds=python_bounds)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(checker.cell, targets))
         if nearest:

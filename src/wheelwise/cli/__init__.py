@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import WheelwiseError
 from ..index.client import abort_all
-from . import cache, check, completion, doctor, explain, install, plan, show, verify
+from . import cache, check, completion, config, doctor, explain, install, plan, show, verify
 from .output import add_common_options, wants_json
 from .render import configure, error_document, print_error, print_json
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wheelwise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (check, doctor, plan, install, verify, explain, show, cache, completion):
+    for module in (check, doctor, plan, install, verify, explain, show, cache, config, completion):
         module.register(sub)
     for command in sub.choices.values():
         add_common_options(command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,14 +17,22 @@ from ..api import matrix
 from ..check import Cell, CheckReport
 from ..errors import BadInputError
 from ..index import PackageIndex, load_pip_settings
+from ..index.settings import PipChoices
 from ..index.urls import redact
-from ..requirements import RequirementSet, parse_requirement_line, read_project, read_requirements
+from ..requirements import (
+    RequirementSet,
+    parse_requirement_line,
+    read_groups,
+    read_project,
+    read_requirements,
+)
 from ..resolve import DEFAULT_MAX_ROUNDS
+from ..selection import Selection
 from ..target import PRESETS, Target
 from .github import append_summary, workflow_commands
 from .html import check_html
 from .markdown import check_markdown
-from .options import add_index_options, open_index
+from .options import add_choice_options, add_index_options, open_index, pip_choices
 from .output import add_output_options, destination, output_format, write_atomically
 from .progress import progress
 from .render import console, print_json, style
@@ -44,9 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("requirements", metavar="REQ", nargs="*", help='requirements, e.g. "tensorflow>=2.16"')
     parser.add_argument("-r", "--requirement", metavar="FILE", action="append", default=[], help="a requirements file (repeatable)")
-    parser.add_argument("-c", "--constraint", metavar="FILE", action="append", default=[], help="a constraints file (repeatable)")
     parser.add_argument("--project", metavar="DIR", help="the [project] dependencies of DIR/pyproject.toml")
     parser.add_argument("--extra", metavar="NAME", action="append", default=[], help="with --project: an optional-dependencies group")
+    parser.add_argument("--group", metavar="NAME", action="append", default=[],
+                        help="a PEP 735 dependency group of --project's (else ./) pyproject.toml; [PATH:]NAME as pip")
     parser.add_argument(
         "-t", "--target", metavar="TARGET", action="append", default=[],
         help="host (default), " + ", ".join(PRESETS) + "; a version after @ (macos-arm64@14, linux-x86_64@2.31)",
@@ -64,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--max-rounds", metavar="N", type=_positive, default=DEFAULT_MAX_ROUNDS,
                         help=f"resolver rounds per cell before it gives up (default {DEFAULT_MAX_ROUNDS})")
     add_index_options(parser)
+    add_choice_options(parser)
     add_output_options(parser)
     parser.set_defaults(run=run)
 
@@ -91,18 +102,27 @@ def _positive(text: str) -> int:
     return value
 
 
-def gather(args: argparse.Namespace) -> RequirementSet:
-    """Everything asked for, from the command line, files and a project."""
+def gather(args: argparse.Namespace, choices: PipChoices | None = None) -> RequirementSet:
+    """Everything asked for, from the command line, files, a project and pip's ``constraint``."""
     wanted = RequirementSet()
     wanted.requirements += [parse_requirement_line(text) for text in args.requirements]
     for path in args.requirement:
         wanted.extend(read_requirements(path))
-    for path in args.constraint:
-        wanted.extend(read_requirements(path, constraint=True))
+    origins = {s.value: s.origin for s in choices.settings if s.name == "constraint"} if choices else {}
+    for path in choices.constraints if choices else args.constraint:
+        try:
+            wanted.extend(read_requirements(path, constraint=True))
+        except BadInputError as exc:
+            origin = next((o for value, o in origins.items() if path in value.split() or value == path), None)
+            if exc.source is None and origin and origin != "command line":
+                raise BadInputError(f"{exc.message} (a constraints file named by {origin})", hint=exc.hint) from exc
+            raise
     if args.project:
-        wanted.requirements += read_project(args.project, args.extra)
+        wanted.extend(read_project(args.project, args.extra, args.group))
     elif args.extra:
         raise BadInputError("--extra needs --project", hint="e.g. --project . --extra gpu")
+    elif args.group:
+        wanted.extend(read_groups(args.group))
     if not wanted.requirements:
         raise BadInputError(
             "no requirements to check",
@@ -116,9 +136,21 @@ def targets(args: argparse.Namespace) -> list[Target]:
     return matrix(args.target, args.python_version, args.python)
 
 
+def selection(choices: PipChoices, wanted: RequirementSet) -> Selection:
+    """pip's order: configuration, then flags (in *choices*), then the files' own options."""
+    chosen = choices.selection.with_formats(wanted.formats)
+    for name, hashes in wanted.hashes.items():
+        chosen = chosen.with_hashes(name, hashes)
+    return dataclasses.replace(chosen, prefer_binary=chosen.prefer_binary or wanted.prefer_binary,
+                               require_hashes=chosen.require_hashes or wanted.require_hashes)
+
+
 def run(args: argparse.Namespace) -> int:
     form = output_format(args)
-    wanted = gather(args)
+    choices = pip_choices(args)
+    wanted = gather(args, choices)
+    for warning in wanted.warnings:
+        console(sys.stderr).print(f"[yellow]warning[/]: {escape(warning)}")
     cells = targets(args)
     settings = load_pip_settings().override(
         index_url=wanted.index_url,
@@ -129,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     label = f"checking {len(cells)} cell{'s' if len(cells) != 1 else ''}"
     with progress(label) as state, open_index(args, progress=state.hook, settings=settings) as index:
         report = api.check(wanted.requirements, cells, constraints=wanted.constraints, index=index,
-                           knowledge=not args.no_knowledge, nearest=not args.no_nearest, max_rounds=args.max_rounds)
+                           knowledge=not args.no_knowledge, nearest=not args.no_nearest, max_rounds=args.max_rounds,
+                           selection=selection(choices, wanted), python_bounds=wanted.requires_python)
         if style().verbose:
             _fetch_summary(index)
     if args.write_pins:
@@ -137,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             console(sys.stderr).print(f"wrote {escape(str(path))}")
     with destination(args) as out:
         if form == "json":
-            print_json(report.to_dict(), out)
+            print_json(report.to_dict() | {"input_warnings": list(wanted.warnings)}, out)
         elif form == "markdown":
             out.write(check_markdown(report, pins=args.show_pins))
         elif form == "html":

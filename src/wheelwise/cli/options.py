@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from ..cache import Cache, default_cache_dir
+from ..errors import BadInputError
 from ..index import IndexSettings, PackageIndex, load_pip_settings
 from ..index.repository import ProgressHook
+from ..index.settings import PipChoices, load_pip_choices
 
-__all__ = ["add_index_options", "open_index"]
+__all__ = ["add_choice_options", "add_index_options", "index_settings", "open_index", "pip_choices"]
 
 
 def add_index_options(parser: argparse.ArgumentParser) -> None:
@@ -52,4 +54,31 @@ def open_index(
         offline=args.offline,
         refresh=args.refresh,
         progress=progress,
+    )
+
+
+def add_choice_options(parser: argparse.ArgumentParser) -> None:
+    """pip's options that change which files and versions are chosen (defaults: pip's config)."""
+    group = parser.add_argument_group("choosing files (defaults come from pip's configuration)")
+    group.add_argument("-c", "--constraint", metavar="FILE", action="append", default=[],
+                       help="a constraints file (repeatable; adds to pip's 'constraint')")
+    group.add_argument("--only-binary", metavar="NAMES", dest="formats", action="append", default=[],
+                       type=lambda value: ("only-binary", value),
+                       help="wheels only for these projects (comma-separated), :all: or :none:")
+    group.add_argument("--no-binary", metavar="NAMES", dest="formats", action="append", default=[],
+                       type=lambda value: ("no-binary", value),
+                       help="sdists only for these projects (comma-separated), :all: or :none:")
+    group.add_argument("--prefer-binary", action="store_true", help="the newest wheel over a newer sdist")
+    group.add_argument("--require-hashes", action="store_true",
+                       help="pip's hash-checking mode: every pin needs a --hash (given in -r files)")
+
+
+def pip_choices(args: argparse.Namespace) -> PipChoices:
+    """pip's configuration for choosing files, then these flags over it (pip's order)."""
+    for option, value in args.formats:
+        if value.startswith("-"):
+            raise BadInputError(f"--{option} {value!r}: expected :all:, :none: or project names")
+    return load_pip_choices().with_flags(
+        constraints=args.constraint, formats=args.formats, prefer_binary=args.prefer_binary,
+        require_hashes=args.require_hashes,
     )

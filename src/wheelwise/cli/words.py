@@ -38,6 +38,8 @@ def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
         "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
         "yanked": "has only yanked releases in the required range",
         "sdist-only": "has only sdists",
+        "no-binary": "has only wheels, and --no-binary refuses them",
+        "hash-mismatch": "has no file matching the --hash given for it (pip refuses a file whose hash differs)",
         "not-found": "is not on any configured index",
         "no-version": "has no release in the required range",
         "invalid-metadata": "has metadata pip cannot read",
@@ -98,7 +100,7 @@ def blocker_lines(blocker: Blocker, target: Target) -> list[tuple[Span, ...]]:
     else:
         needs = blocker.needs if blocker.reason == "os-too-old" else None
         why = reason_words(blocker.reason, target, needs)
-        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata"):
+        if blocker.available and blocker.reason not in ("not-found", "forbidden", "invalid-metadata", "sdist-only"):
             has = "it has" if blocker.reason == "no-version" else "it has wheels for"
             why += f"; {has} {blocker.available}"
         lines = [(("bold", subject), ("", f" {why}"))]

@@ -21,10 +21,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..selection import Selection
 from .auth import KEYRING_PROVIDERS
 from .urls import redact, to_url
 
-__all__ = ["IndexSettings", "config_files", "load_pip_settings", "pip_default_index"]
+__all__ = [
+    "CHOICE_OPTIONS",
+    "IndexSettings",
+    "PipChoices",
+    "Setting",
+    "config_files",
+    "honoured_settings",
+    "load_pip_choices",
+    "load_pip_settings",
+    "pip_default_index",
+    "pip_values",
+]
 
 #: Sections pip reads for ``pip install``, lowest priority first.
 _SECTIONS = ("global", "install")
@@ -32,8 +44,8 @@ _MULTI = {"extra-index-url", "find-links", "trusted-host"}
 #: pip's option names that are one setting (``--timeout`` is also ``--default-timeout``,
 #: hence ``PIP_DEFAULT_TIMEOUT``): whichever is set last wins, as in pip.
 _ALIASES = {"default-timeout": "timeout"}
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off", ""}
+_TRUE = {"1", "y", "yes", "t", "true", "on"}  # pip's strtobool
+_FALSE = {"0", "n", "no", "f", "false", "off", ""}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,3 +294,173 @@ def pip_default_index() -> str:
         "cannot tell which index pip uses by default: no pip was found",
         hint="install pip, or give the index with --index-url (or PIP_INDEX_URL)",
     )
+
+
+# -- settings that change which files and versions are chosen ------------------------------------
+# (kept apart from the index settings above: they shape the answer, not where it is fetched)
+
+#: the pip options that change an answer, besides where packages come from
+CHOICE_OPTIONS = ("constraint", "only-binary", "no-binary", "prefer-binary", "require-hashes")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting as pip would apply it: its name, value and where it came from."""
+
+    name: str
+    value: str
+    origin: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PipChoices:
+    """pip settings that change which versions and files are chosen.
+
+    :param constraints: constraints files (``constraint`` / ``PIP_CONSTRAINT`` / ``-c``).
+    :param selection: format control, ``prefer-binary`` (hashes come from requirements files).
+    :param settings: each of them as read, in the order pip applies them.
+    """
+
+    constraints: tuple[str, ...] = ()
+    selection: Selection = Selection()
+    settings: tuple[Setting, ...] = ()
+
+    def with_flags(
+        self,
+        *,
+        constraints: Sequence[str] = (),
+        formats: Sequence[tuple[str, str]] = (),
+        prefer_binary: bool = False,
+        require_hashes: bool = False,
+    ) -> PipChoices:
+        """Command-line flags on top: ``-c`` adds files, format flags apply after the config's."""
+        added = [Setting("constraint", c, "command line") for c in constraints]
+        added += [Setting(option, value, "command line") for option, value in formats]
+        selection = self.selection.with_formats(formats)
+        if prefer_binary:
+            selection = dataclasses.replace(selection, prefer_binary=True)
+            added.append(Setting("prefer-binary", "yes", "command line"))
+        if require_hashes:
+            selection = dataclasses.replace(selection, require_hashes=True)
+            added.append(Setting("require-hashes", "yes", "command line"))
+        return PipChoices((*self.constraints, *constraints), selection, (*self.settings, *added))
+
+
+def _sections(path: Path) -> list[tuple[str, str, str]]:
+    """``(section, name, value)`` of the sections pip reads for ``install``, in file order."""
+    parser = configparser.RawConfigParser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle, source=str(path))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise ConfigError(
+            f"pip's configuration file cannot be read: {exc}",
+            source=str(path),
+            hint="fix or remove the file, or set PIP_CONFIG_FILE to another one",
+        ) from exc
+    return [
+        (section, key.lstrip("-").replace("_", "-"), value)
+        for section in _SECTIONS if parser.has_section(section)
+        for key, value in parser.items(section)
+    ]
+
+
+def pip_values(environ: Mapping[str, str] | None = None, files: Iterable[Path] | None = None) -> list[Setting]:
+    """Every value pip's files and ``PIP_*`` variables give ``pip install``, in pip's order.
+
+    As pip's ``ConfigOptionParser``: files merge into one table (a later file replaces a key
+    of the same section), then values are applied section by section, ``[global]``, then
+    ``[install]``, then the environment; a later value of a key replaces an earlier one,
+    except that each ``only-binary``/``no-binary`` value is applied in turn.
+    """
+    env = os.environ if environ is None else environ
+    merged: dict[tuple[str, str], Setting] = {}
+    for path in config_files(env) if files is None else files:
+        for section, name, value in _sections(Path(path)):
+            merged[(section, name)] = Setting(name, value, f"{path} [{section}]")
+    for key, value in env.items():
+        if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
+            name = key[4:].lower().replace("_", "-")
+            merged[(":env:", name)] = Setting(name, value, key)
+    order = {section: rank for rank, section in enumerate((*_SECTIONS, ":env:"))}
+    ranked = sorted(enumerate(merged.items()), key=lambda item: (order[item[1][0][0]], item[0]))
+    return [setting for _, (_, setting) in ranked]
+
+
+def load_pip_choices(
+    environ: Mapping[str, str] | None = None,
+    files: Iterable[Path] | None = None,
+    *,
+    base_dir: str | None = None,
+) -> PipChoices:
+    """Constraints, format control and ``prefer-binary`` as ``pip install`` would see them."""
+    constraints: tuple[str, ...] = ()
+    selection = Selection()
+    used: dict[str, Setting] = {}
+    formats: list[Setting] = []
+    for setting in pip_values(environ, files):
+        if setting.name == "constraint":
+            base = Path(base_dir) if base_dir else Path.cwd()
+            constraints = tuple(str(base / p) if not Path(p).is_absolute() else p for p in setting.value.split())
+            used["constraint"] = setting
+        elif setting.name in ("only-binary", "no-binary"):
+            # one value, split on commas only (pip hands the whole string to its callback)
+            selection = _format(selection, setting, setting.value.strip())
+            formats.append(setting)
+        elif setting.name in ("prefer-binary", "require-hashes"):
+            value = _bool(setting.name, setting.value, setting.origin)
+            if setting.name == "prefer-binary":
+                selection = dataclasses.replace(selection, prefer_binary=value)
+            else:
+                selection = dataclasses.replace(selection, require_hashes=value)
+            used[setting.name] = setting
+    ordered = [s for s in (used.get("constraint"), *formats, used.get("prefer-binary"), used.get("require-hashes"))
+               if s is not None]
+    return PipChoices(constraints, selection, tuple(ordered))
+
+
+def _format(selection: Selection, setting: Setting, value: str) -> Selection:
+    if value.startswith("-"):
+        raise ConfigError(
+            f"{setting.name} {value!r}: expected :all:, :none: or project names",
+            source=setting.origin,
+        )
+    return selection.with_format(setting.name, value)
+
+
+def honoured_settings(index: IndexSettings, choices: PipChoices) -> list[Setting]:
+    """Every setting wheelwise honours with its value (credentials hidden) and where it came from.
+
+    Settings left at pip's default are listed with the origin ``default``.
+    """
+    origins = index.origins
+
+    def row(name: str, value: str) -> Setting:
+        return Setting(name, value, origins.get(name, "default"))
+
+    rows = [
+        row("index-url", redact(index.index_url) if index.index_url else "(pip's default)"),
+        row("extra-index-url", " ".join(redact(u) for u in index.extra_index_urls)),
+        row("find-links", " ".join(redact(u) for u in index.find_links)),
+        row("no-index", "yes" if index.no_index else "no"),
+        row("cert", index.cert or ""),
+        row("trusted-host", " ".join(index.trusted_hosts)),
+        Setting("timeout", f"{index.timeout:g}",
+                origins.get("timeout", origins.get("default-timeout", "default"))),
+        row("retries", str(index.retries)),
+        row("client-cert", index.client_cert or ""),
+        row("proxy", redact(index.proxy) if index.proxy else ""),
+        row("keyring-provider", index.keyring_provider),
+    ]
+    chosen = {s.name for s in choices.settings}
+    rows += [redacted(s) for s in choices.settings]
+    rows += [Setting(name, "no" if name in ("prefer-binary", "require-hashes") else "", "default")
+             for name in CHOICE_OPTIONS if name not in chosen]
+    return rows
+
+
+def redacted(setting: Setting) -> Setting:
+    """A setting whose value may hold a URL, with its credentials hidden."""
+    return dataclasses.replace(setting, value=" ".join(redact(w) if "://" in w else w for w in setting.value.split()))

@@ -33,6 +33,7 @@ from packaging.version import Version
 from ..index import PackageIndex
 from ..knowledge import Constraint
 from ..requirements import SourcedRequirement
+from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
 from .dependencies import Dependencies, read_dependencies
 from .derivation import root_causes
@@ -84,11 +85,14 @@ class _Target:
     """What is the same for one target whatever is built from sdists: the dependencies read
     (keyed by the file they come from) and the read-ahead (one budget per target)."""
 
-    def __init__(self, index: PackageIndex, files: Files, target: Target) -> None:
+    def __init__(self, index: PackageIndex, files: Files, target: Target, selection: Selection) -> None:
         self.index = index
         self.target = target
+        self.selection = selection
         self._deps: dict[tuple[str, Version, str], Dependencies] = {}
-        self.prefetcher = Prefetcher(index, Finder(files, target, allow_sdists=False), self.dependencies)
+        self.prefetcher = Prefetcher(
+            index, Finder(files, target, allow_sdists=False, selection=selection), self.dependencies,
+        )
 
     def dependencies(self, candidate: Candidate) -> Dependencies:
         key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
@@ -102,7 +106,7 @@ class _PerTarget:
     """The memos for one target and sdist mode: the files chosen; the rest is the target's."""
 
     def __init__(self, files: Files, shared: _Target, allow_sdists: Sdists) -> None:
-        self.finder = Finder(files, shared.target, allow_sdists=allow_sdists)
+        self.finder = Finder(files, shared.target, allow_sdists=allow_sdists, selection=shared.selection)
         self.dependencies = shared.dependencies
         self.prefetcher = shared.prefetcher
 
@@ -110,11 +114,13 @@ class _PerTarget:
 class Shared:
     """Memos that outlive one resolution (one per check run, any number of targets).
 
-    Threads may share it: at worst two compute the same entry.
+    Threads may share it: at worst two compute the same entry.  The user's
+    :class:`~wheelwise.selection.Selection` is fixed for its life, so every memo holds for it.
     """
 
-    def __init__(self, index: PackageIndex) -> None:
+    def __init__(self, index: PackageIndex, selection: Selection = DEFAULT_SELECTION) -> None:
         self.index = index
+        self.selection = selection
         self.files = Files(index)
         self._per: dict[tuple[Target, Sdists], _PerTarget] = {}
         self._targets: dict[Target, _Target] = {}
@@ -127,7 +133,7 @@ class Shared:
             if found is None:
                 common = self._targets.get(target)
                 if common is None:
-                    common = self._targets[target] = _Target(self.index, self.files, target)
+                    common = self._targets[target] = _Target(self.index, self.files, target, self.selection)
                 found = self._per[key] = _PerTarget(self.files, common, allow_sdists)
         return found
 
@@ -238,8 +244,11 @@ def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple
     """Releases newer than a wheel pin, in its requirements' range, that only have an sdist here
     (and were passed over for it: projects this resolution could build are not among them).
 
-    Plain pip takes the newest version and builds it (unless ``--prefer-binary``).
+    Plain pip takes the newest version and builds it; with ``--prefer-binary`` it takes the
+    newest wheel, as these pins do, so there is nothing to say.
     """
+    if provider.finder.selection.prefer_binary:
+        return ()
     wanted: dict[str, Versions] = {}
     for (package, version), edges in provider.edges.items():
         if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:

@@ -6,6 +6,10 @@ then the best-ranked compatible wheel, then (when sdists are allowed) an sdist.
 Per project: newest first; pre-releases when the requirements ask for one, or
 when no final release in range has a usable file for this target (pip and uv
 filter incompatible files first, then fall back to pre-releases).
+The user's :class:`~wheelwise.selection.Selection` comes first: ``--no-binary``
+drops a project's wheels, ``--only-binary`` its sdists, and ``--hash`` keeps
+only the files with an allowed hash (a version none of whose usable files
+matches is a :attr:`~wheelwise.compat.Reason.HASH_MISMATCH`).
 
 :class:`Files` holds what is the same for every target (a project's files by
 version); :class:`Finder` answers for one target and one "are sdists allowed",
@@ -26,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
 from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
+from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
 
 __all__ = ["Files", "Finder", "Miss"]
@@ -90,9 +95,13 @@ class Finder:
     them compute the same entry.
     """
 
-    def __init__(self, files: Files, target: Target, *, allow_sdists: bool | frozenset[str]) -> None:
+    def __init__(
+        self, files: Files, target: Target, *, allow_sdists: bool | frozenset[str], selection: Selection = DEFAULT_SELECTION,
+    ) -> None:
         self.files = files
         self.target = target
+        #: the user's format control and hashes (the same for every finder of a run)
+        self.selection = selection
         #: which projects may be built from an sdist: none, all, or these
         self.allow_sdists = allow_sdists
         self._picks: dict[tuple[str, Version, bool], DistFile | Miss] = {}
@@ -109,17 +118,37 @@ class Finder:
         found = self._picks.get(key)
         if found is None:
             files = self.files(name).get(version, ())
-            found = self._pick(files, pinned, self.sdist_allowed(name))
-            if isinstance(found, Miss) and found.reason > Reason.REQUIRES_PYTHON and self._has_sdist(files, pinned):
+            found = self._select(name, files, pinned)
+            if isinstance(found, Miss) and found.reason > Reason.REQUIRES_PYTHON and self._has_sdist(name, files, pinned):
                 with self._lock:
                     self.sdist_instead.add((name, version))
             self._picks[key] = found
         return found
 
-    def _has_sdist(self, files: Sequence[DistFile], pinned: bool) -> bool:
+    def _select(self, name: str, files: Sequence[DistFile], pinned: bool) -> DistFile | Miss:
+        """The user's selection first (format control, hashes), then pip's rules."""
+        chosen = self.selection
+        sdist_ok = self.sdist_allowed(name) and chosen.sdists_allowed(name)
+        if not chosen.wheels_allowed(name):
+            files = [f for f in files if not f.is_wheel]
+            if not files:
+                return Miss(Reason.NO_BINARY)
+        if chosen.allowed_hashes(name) is None:
+            return self._pick(files, pinned, sdist_ok)
+        matching = [f for f in files if chosen.hash_matches(name, f.hashes) is not False]
+        picked = self._pick(matching, pinned, sdist_ok) if matching else Miss(Reason.HASH_MISMATCH)
+        if isinstance(picked, Miss) and not isinstance(self._pick(files, pinned, sdist_ok), Miss):
+            return Miss(Reason.HASH_MISMATCH)  # a file would install; its hash is not allowed
+        return picked
+
+    def _has_sdist(self, name: str, files: Sequence[DistFile], pinned: bool) -> bool:
         """Whether an sdist of the version would do, were sdists allowed (pip would build it)."""
+        chosen = self.selection
+        if not chosen.sdists_allowed(name):
+            return False
         return any(
             not f.is_wheel and (f.yanked is None or pinned) and requires_python_ok(f.requires_python, self.target)
+            and chosen.hash_matches(name, f.hashes) is not False
             for f in files
         )
 
