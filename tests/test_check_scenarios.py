@@ -25,7 +25,7 @@ from wheelwise.knowledge import Constraint, load, parse_constraints
 from wheelwise.requirements import parse_requirement_line
 from wheelwise.resolve import Shared
 from wheelwise.resolve.provider import Provider
-from wheelwise.target import Target, parse_python, parse_target
+from wheelwise.target import Target, parse_pythons, parse_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,7 +81,8 @@ def run_scenario(path: Path) -> tuple[dict[str, Any], Cell]:
     spec = tomllib.loads(path.read_text())
     with IndexServer() as server:
         serve(server, spec["dists"] + (generated(spec["generate"]) if "generate" in spec else []))
-        target = parse_target(spec["target"], parse_python(spec["python"])[0])
+        (python, free_threaded), = parse_pythons(spec["python"])
+        target = parse_target(spec["target"], python, free_threaded)
         requested = [parse_requirement_line(r) for r in spec["request"]]
         constraints = [parse_requirement_line(c, "constraints") for c in spec.get("constraints", [])]
         rules = parse_constraints(spec["rules"]) if "rules" in spec else shipped(spec.get("shipped_rules", []))
@@ -98,6 +99,8 @@ def test_scenario(path: Path) -> None:
     if "pins" in expect:
         pins = {name: str(c.version) for name, c in cell.pins.items()}
         assert pins == expect["pins"], shown
+    if "files" in expect:
+        assert {n: c.file.filename for n, c in cell.pins.items() if c.file and n in expect["files"]} == expect["files"], shown
     if cell.verdict == "blocked":
         assert cell.blockers, shown
     for wanted in expect.get("blockers", []):

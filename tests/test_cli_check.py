@@ -59,7 +59,8 @@ def test_json_document(server: IndexServer, capsys: pytest.CaptureFixture[str]) 
         "project": "plugin", "reason": "platform", "requirement": "plugin>=1", "chain": ["app 1.0", "plugin>=1"],
         "available": "macOS arm64 (macOS ≥ 12.0): CPython 3.11–3.12", "versions": ["1.0"], "detail": "", "needs": None,
     }]
-    assert {"target": "macos-arm64", "os_version": "14.0", "python": "3.12", "label": "macos-arm64@14 / 3.12", "verdict": "ok", "rosetta": False} in linux["nearest_working"]
+    assert {"target": "macos-arm64", "os_version": "14.0", "python": "3.12", "label": "macos-arm64@14 / 3.12", "verdict": "ok",
+            "rosetta": False, "libc": None, "free_threaded": False, "properties": {}, "spelled": None} in linux["nearest_working"]
     assert mac["verdict"] == "ok" and mac["pins"] == {"app": "1.0", "plugin": "1.1"}
     assert mac["files"]["plugin"] == "plugin-1.1-cp312-cp312-macosx_12_0_arm64.whl"
     assert mac["needs_build"] == [] and mac["blockers"] == [] and mac["knowledge"] == []
@@ -106,7 +107,7 @@ def test_bad_input_exits_2(
     assert code == 2
     assert message in err and "Traceback" not in err
     if "unknown target" in message:
-        assert "valid targets: macos-arm64, macos-x86_64, linux-x86_64, linux-aarch64, windows-amd64, windows-arm64, host" in err
+        assert "targets: macos-arm64, macos-x86_64, linux-x86_64, linux-aarch64, windows-amd64, windows-arm64, linux-x86_64-musl, linux-aarch64-musl, host" in err
 
 
 def test_host_target_uses_this_interpreter(server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:

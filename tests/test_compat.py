@@ -111,9 +111,9 @@ def test_os_too_old_says_what_it_needs(
 
 def test_reasons_order_and_slugs() -> None:
     assert Reason.YANKED < Reason.REQUIRES_PYTHON < Reason.SDIST_ONLY < Reason.PYTHON < Reason.ABI
-    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD
+    assert Reason.ABI < Reason.PLATFORM < Reason.OS_TOO_OLD < Reason.VARIANT
     # the user's own settings refuse a file that would install: nearer than any tag's miss
-    assert Reason.OS_TOO_OLD < Reason.NO_BINARY < Reason.HASH_MISMATCH == max(r for r in Reason if r.about_files)
+    assert Reason.VARIANT < Reason.NO_BINARY < Reason.HASH_MISMATCH == max(r for r in Reason if r.about_files)
     assert [r.slug for r in Reason if r.about_files] == [
         "yanked",
         "requires-python",
@@ -122,6 +122,7 @@ def test_reasons_order_and_slugs() -> None:
         "abi",
         "platform",
         "os-too-old",
+        "variant",
         "no-binary",
         "hash-mismatch",
     ]

@@ -103,7 +103,7 @@ def test_pip_killed_mid_install_leaves_nothing_half_made(index_server: IndexServ
     deadline = time.monotonic() + 120
     killed = False
     while time.monotonic() < deadline and proc.poll() is None:
-        pids = _pip_pids(f".{venv.name}.wheelwise-")
+        pids = _pip_pids(f"{venv.parent}/.{venv.name}.wheelwise-")  # this test's pip, not another run's
         if pids:
             time.sleep(1.0)  # pip is resolving or waiting on the slowed download: mid-install
             for pid in pids:

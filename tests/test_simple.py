@@ -193,7 +193,9 @@ class TestFastHtmlReading:
         "demo-1.0-py3-none-any.whl",
         "Demo_Pkg-2.0.post1-1build-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         "demo-1.0-py2.py3-none-macosx_10_9_x86_64.macosx_11_0_arm64.whl",
-        "demo-1.0-py3-none-any-extra.whl",  # a build tag must start with a digit
+        # a build tag must start with a digit, and a PEP 825 variant label is lower case
+        # ("...-any-extra.whl" is a variant wheel packaging cannot read yet: tests/test_variants.py)
+        "demo-1.0-py3-none-any-EXTRA.whl",
         "demo-py3-none-any.whl",  # no version
         "demo-1.0-none-any.whl",  # a tag part missing
         "de__mo-1.0-py3-none-any.whl",  # a name packaging refuses

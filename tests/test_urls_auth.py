@@ -9,7 +9,7 @@ import pytest
 
 from wheelwise.errors import ConfigError
 from wheelwise.index.auth import Credentials
-from wheelwise.index.client import Limits, Response, _parse_content_range
+from wheelwise.index.client import NetworkLimits, Response, _parse_content_range
 from wheelwise.index.settings import load_pip_settings
 from wheelwise.index.urls import project_url, redact, strip_userinfo
 
@@ -112,7 +112,7 @@ class TestSettings:
             load_pip_settings(env, files=[])
 
     def test_limits_from_environ(self) -> None:
-        limits = Limits.from_environ({"WHEELWISE_DEADLINE": "2.5", "WHEELWISE_MAX_PAGE_BYTES": "4096"})
+        limits = NetworkLimits.from_environ({"WHEELWISE_DEADLINE": "2.5", "WHEELWISE_MAX_PAGE_BYTES": "4096"})
         assert (limits.deadline, limits.page_bytes) == (2.5, 4096)
         with pytest.raises(ConfigError, match="WHEELWISE_DEADLINE must be a positive number"):
-            Limits.from_environ({"WHEELWISE_DEADLINE": "0"})
+            NetworkLimits.from_environ({"WHEELWISE_DEADLINE": "0"})

@@ -27,31 +27,39 @@ from .knowledge import load, load_constraints
 from .requirements import PythonBound, SourcedRequirement, parse_requirement_line
 from .resolve import DEFAULT_MAX_ROUNDS
 from .selection import DEFAULT_SELECTION, Selection
-from .target import Target, host_target, parse_python, parse_target
+from .target import Target, host_target, parse_pythons, parse_target, with_properties
 
 __all__ = ["check", "doctor", "explain", "matrix"]
 
 
 def matrix(names: Iterable[str] = ("host",), pythons: Iterable[str] = (), python: str | None = None) -> list[Target]:
-    """The matrix of *names* (``host``, ``macos-arm64@14`` ...) by *pythons* (``3.12``, ``all``).
+    """The matrix of *names* (``host``, ``macos-arm64@14``, ``linux-x86_64+cuda=12.8``, a uv triple
+    or a pip platform tag ...) by *pythons* (``3.12``, ``3.14t``, ``all``).
 
     :param python: the interpreter ``host`` means (default: this one); also the default Python.
     """
-    versions: list[tuple[int, int]] = []
+    versions: list[tuple[tuple[int, int], bool]] = []
     for text in pythons:
-        versions += [p for p in parse_python(text) if p not in versions]
+        versions += [p for p in parse_pythons(text) if p not in versions]
     names = list(names) or ["host"]
-    wants_host = any(n.strip().lower() == "host" for n in names)
+    wants_host = any(_is_host(n) for n in names)
+    # the interpreter is only run when its tags or (given by --python) its version are needed
     host = host_target(python) if wants_host or (not versions and python) else None
-    default = host.python if host else (sys.version_info[0], sys.version_info[1])
+    default = (host.python, host.free_threaded) if host else ((sys.version_info[0], sys.version_info[1]), False)
     cells: list[Target] = []
     for name in names:
-        if name.strip().lower() == "host":
+        if _is_host(name):
             assert host is not None
-            cells += [host.with_python(p) for p in versions] if versions else [host]
+            here = with_properties(host, name.strip().split("+")[1:])
+            cells += [here.with_python(p, ft) for p, ft in versions] if versions else [here]
         else:
-            cells += [parse_target(name, p) for p in versions or [default]]
+            cells += [parse_target(name, p, ft) for p, ft in versions or [default]]
     return list(dict.fromkeys(cells))
+
+
+def _is_host(name: str) -> bool:
+    """``host`` or ``host+cuda=12.8``."""
+    return name.strip().lower().partition("+")[0] == "host"
 
 
 def _requirements(items: Iterable[str | SourcedRequirement], source: str) -> list[SourcedRequirement]:

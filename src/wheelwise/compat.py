@@ -49,7 +49,9 @@ class Reason(enum.IntEnum):
     newer OS version (macOS) or C library (glibc) than the target has; hence
     it is last.  :attr:`PLATFORM` is right Python and ABI, another OS or
     architecture; :attr:`ABI` is the right Python, another ABI; :attr:`PYTHON`
-    is built for another Python.  :attr:`YANKED`, :attr:`REQUIRES_PYTHON` and
+    is built for another Python.  :attr:`VARIANT` is nearer still: wheels with the right tags
+    exist, all of them variants (PEP 825) that need accelerator or CPU properties the target
+    lacks (and no null variant).  :attr:`YANKED`, :attr:`REQUIRES_PYTHON` and
     :attr:`SDIST_ONLY` are decided by resolution, not by a wheel's tags.
     :attr:`NO_BINARY` and :attr:`HASH_MISMATCH` come after them all: a file
     would install, and the user's own settings refuse it.
@@ -62,9 +64,10 @@ class Reason(enum.IntEnum):
     ABI = 5  #: right Python, another ABI
     PLATFORM = 6  #: right Python and ABI, another OS or architecture
     OS_TOO_OLD = 7  #: right Python, ABI, OS and architecture; needs a newer OS or glibc
+    VARIANT = 8  #: right tags, variant wheels only (PEP 825); none fits the machine's properties
     # The user's settings refuse files that would install (pip's --no-binary, --hash):
-    NO_BINARY = 8  #: --no-binary refuses its wheels, and it has no sdist
-    HASH_MISMATCH = 9  #: no file that would install has a hash the requirement's --hash allows
+    NO_BINARY = 9  #: --no-binary refuses its wheels, and it has no sdist
+    HASH_MISMATCH = 10  #: no file that would install has a hash the requirement's --hash allows
     # Reasons about a project rather than its files (no nearer or farther among them):
     NOT_FOUND = 20  #: no configured index lists the project
     NO_VERSION = 21  #: no release in the required range
@@ -136,7 +139,7 @@ _MAC_ARCHS = {
 }
 _WINDOWS = {"win32": "Windows x86", "win_amd64": "Windows amd64", "win_arm64": "Windows arm64"}
 _FLOOR_KIND = {"manylinux": "glibc", "musllinux": "musl", "macosx": "macOS"}
-#: a target's OS → the kind of floor its os_version is
+#: a target's OS → the kind of floor its os_version is (musl Linux: "musl")
 _TARGET_FLOOR = {"linux": "glibc", "macos": "macOS"}
 
 
@@ -220,7 +223,8 @@ def _needs(tag: Tag, target: Target) -> tuple[int, int] | None:
     if target.os_version is None or target.host_platforms is not None or target.host_tags:
         return None
     floor = os_floor(tag.platform)
-    if floor is None or floor[0] != _TARGET_FLOOR.get(target.os) or floor[1] <= target.os_version:
+    kind = "musl" if target.libc == "musl" else _TARGET_FLOOR.get(target.os)
+    if floor is None or floor[0] != kind or floor[1] <= target.os_version:
         return None
     if max(floor[1]) > MAX_FLOOR_PART:
         # a file name from a page can say manylinux_2_999999: the tags of such a target would be

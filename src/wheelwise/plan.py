@@ -175,6 +175,16 @@ def make_plan(
         raise BadInputError(f"unknown accelerator {accelerator!r}", hint=f"choose one of auto, {', '.join(ACCELERATORS)}")
     options = list(stacks) if stacks is not None else candidate_stacks(knowledge, framework, accelerator, platform, os_name=target.os)
     plan = Plan(framework, accelerator, target, None, None)
+    cuda = target.properties.cuda
+    if not options and accelerator == "cuda" and cuda is not None:
+        builds = sorted({s.cuda for s in knowledge.stacks if s.framework == framework and s.accelerator == "cuda"
+                         and platform in s.platforms and s.cuda is not None})
+        if builds:
+            plan.reason = (
+                f"the target's NVIDIA driver supports CUDA {cuda[0]}.{cuda[1]}; {framework}'s CUDA builds for "
+                f"{platform} need CUDA {builds[0]} or newer ({', '.join(map(str, builds))}): a newer driver is needed"
+            )
+            return plan
     if not options:
         known = sorted({p for s in knowledge.stacks if s.framework == framework and s.accelerator == accelerator for p in s.platforms})
         plan.reason = (

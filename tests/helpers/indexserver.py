@@ -50,7 +50,12 @@ class ServedFile:
 
     @property
     def project(self) -> str:
+        if self.filename.endswith("-variants.json"):  # PEP 825 index-level variant metadata
+            return canonicalize_name(self.filename[: -len("-variants.json")].rsplit("-", 1)[0])
         if self.filename.endswith(".whl"):
+            parts = self.filename[: -len(".whl")].split("-")
+            if len(parts) == 7 or (len(parts) == 6 and not parts[2][:1].isdigit()):
+                return canonicalize_name(parts[0])  # a PEP 825 variant label ends it: packaging cannot parse it yet
             return canonicalize_name(parse_wheel_filename(self.filename)[0])
         return canonicalize_name(parse_sdist_filename(self.filename)[0])
 

@@ -23,6 +23,7 @@ from packaging.version import Version
 from ..compat import Reason, requires_python_ok
 from ..index import PackageIndex
 from ..knowledge import Constraint
+from ..knowledge import load as load_knowledge
 from ..requirements import PythonBound, SourcedRequirement
 from ..resolve import (
     DEFAULT_MAX_ROUNDS,
@@ -39,13 +40,14 @@ from ..resolve import (
 )
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
+from .accelerators import cuda_warnings
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
 
 #: rounds of "allow sdists for the projects the last proof skipped" before allowing them all
 SDIST_ROUNDS = 4
 
-__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "check", "target_dict"]
+__all__ = ["Blocker", "BuildItem", "Cell", "CheckReport", "Checker", "VariantChoice", "check", "target_dict"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,33 @@ class BuildItem:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"binaries": list(self.binaries)}
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantChoice:
+    """A pin whose version has PEP 825 variant wheels for the target: what each kind of installer takes.
+
+    :param variant: the label a variant-aware installer takes (``None``: a plain wheel, as no variant fits).
+    :param properties: per feature of that variant, the value the target matched
+        (``nvidia :: cuda_version_lower_bound :: 12.8``, ``nvidia :: sm_arch :: 86_real``).
+    :param legacy_file: what an installer without variant support takes (``None``: no plain wheel here).
+    :param supported: every label the target supports, best first.
+    """
+
+    name: str
+    version: str
+    variant: str | None
+    properties: tuple[str, ...]
+    file: str | None
+    legacy_file: str | None
+    supported: tuple[str, ...]
+
+    @property
+    def differs(self) -> bool:
+        return self.file != self.legacy_file
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"properties": list(self.properties), "supported": list(self.supported)}
 
 
 @dataclasses.dataclass
@@ -88,6 +117,10 @@ class Cell:
     newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: requested projects the failure does not involve (it holds whatever they are)
     not_examined: list[str] = dataclasses.field(default_factory=list)
+    #: pins with PEP 825 variant wheels: the variant-aware and the legacy installer's file
+    variants: list[VariantChoice] = dataclasses.field(default_factory=list)
+    #: pins built for a newer CUDA than the target's driver (``+cuda``) runs
+    accelerator_fit: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def installs(self) -> bool:
@@ -110,6 +143,8 @@ class Cell:
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
+            "variants": [v.to_dict() for v in self.variants],
+            "accelerator_fit": list(self.accelerator_fit),
         }
 
 
@@ -117,7 +152,11 @@ def target_dict(target: Target) -> dict[str, Any]:
     version = None
     if target.os_version is not None:
         version = ".".join(map(str, target.os_version))
-    return {"target": target.name, "os_version": version, "python": target.python_str, "label": target.label}
+    return {
+        "target": target.name, "os_version": version, "python": target.python_label, "label": target.label,
+        "libc": target.libc if target.os == "linux" else None, "free_threaded": target.free_threaded,
+        "properties": target.properties.to_dict(), "spelled": target.spelled,
+    }
 
 
 @dataclasses.dataclass
@@ -245,6 +284,9 @@ class Checker:
             cell.warnings = list(outcome.warnings) + self._hash_warnings(outcome.pins)
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
+            cell.variants = self._variants(target, outcome)
+            if target.properties.cuda is not None:
+                cell.accelerator_fit = cuda_warnings(outcome.pins, target, load_knowledge())
             self._needs(cell)
             return cell
         assert isinstance(outcome, Failure)
@@ -254,6 +296,24 @@ class Checker:
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
         return cell
+
+    def _variants(self, target: Target, resolution: Resolution) -> list[VariantChoice]:
+        finder = self.shared.finder(target, False)
+        found = []
+        for name, candidate in resolution.pins.items():
+            if candidate.file is None or not candidate.file.is_wheel:
+                continue
+            pick = finder.legacy_and_variants(name, candidate.version)
+            if pick is None:
+                continue
+            label = pick.file.variant if pick.file else None
+            meta = self.index.variants(name, candidate.version) if label else None
+            found.append(VariantChoice(
+                name, str(candidate.version), label, tuple(meta.matched(label, target.properties)) if meta and label else (),
+                pick.file.filename if pick.file else None, pick.legacy.filename if pick.legacy else None,
+                pick.supported,
+            ))
+        return found
 
     def _needs(self, cell: Cell) -> None:
         """A pinned project without the one a cited rule says it needs is a warning on the cell."""

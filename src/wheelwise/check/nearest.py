@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..compat import Reason, requires_python_ok
 from ..resolve import parse_requirement
 from ..resolve.ranges import to_range
-from ..target import PRESETS, SUPPORTED_PYTHONS, Target
+from ..target import MUSL_PRESETS, PRESETS, SUPPORTED_PYTHONS, Target
 
 if TYPE_CHECKING:
     from . import Blocker, Cell, Checker
@@ -50,7 +50,7 @@ class Nearby:
 
 def _newer_os(target: Target, blockers: Sequence[Blocker]) -> list[Target]:
     needs = [b.needs for b in blockers if b.reason == Reason.OS_TOO_OLD.slug and b.needs]
-    if not needs or target.os_version is None or target.name not in PRESETS:
+    if not needs or target.os_version is None or (target.name not in PRESETS and target.name not in MUSL_PRESETS):
         return []
     highest = max(tuple(int(p) for p in n.split(".")) for n in needs)
     version = (highest[0], highest[1] if len(highest) > 1 else 0)

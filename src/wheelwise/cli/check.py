@@ -36,7 +36,17 @@ from .options import add_choice_options, add_index_options, open_index, pip_choi
 from .output import add_output_options, destination, output_format, write_atomically
 from .progress import progress
 from .render import console, print_json, style
-from .words import Span, cell_lines, matrix_span, place_of, reason_words, summary_span, verdict_span
+from .words import (
+    Span,
+    cell_lines,
+    column_label,
+    column_of,
+    matrix_span,
+    place_of,
+    reason_words,
+    summary_span,
+    verdict_span,
+)
 
 __all__ = ["reason_words", "register", "render_report"]
 
@@ -58,11 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--group", metavar="NAME", action="append", default=[],
                         help="a PEP 735 dependency group of --project's (else ./) pyproject.toml; [PATH:]NAME as pip")
     parser.add_argument(
-        "-t", "--target", metavar="TARGET", action="append", default=[],
-        help="host (default), " + ", ".join(PRESETS) + "; a version after @ (macos-arm64@14, linux-x86_64@2.31)",
+        "-t", "--target", "--python-platform", "--platform", metavar="TARGET", action="append", default=[],
+        dest="target",
+        help="host (default), " + ", ".join(PRESETS) + ", linux-x86_64-musl, linux-aarch64-musl; a version after @ "
+        "(macos-arm64@14, linux-x86_64@2.31); properties after + (+cuda=12.8+sm=90, +x86_64=v3, +metal); "
+        "uv's --python-platform values and pip's --platform tags work too",
     )
     parser.add_argument("-p", "--python-version", metavar="X.Y", action="append", default=[],
-                        help="CPython version (repeatable); 'all' = every supported one; default: the target's")
+                        help="CPython version (repeatable), X.Yt for free-threaded; 'all' = every supported one; "
+                        "default: the target's")
     parser.add_argument("--python", metavar="PATH", help="the interpreter whose tags 'host' means (default: this one)")
     parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
     parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
@@ -240,13 +254,13 @@ def markup(spans: Iterable[Span]) -> str:
 
 def render_report(report: CheckReport, stream: TextIO | None = None, *, pins: bool = False) -> None:
     out = console(stream)
-    pythons = sorted({c.target.python for c in report.cells})
+    pythons = sorted({column_of(c) for c in report.cells})
     places = list(dict.fromkeys(place_of(c) for c in report.cells))
-    by_place = {(place_of(c), c.target.python): c for c in report.cells}
+    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("target", no_wrap=True)
     for python in pythons:
-        table.add_column(f"{python[0]}.{python[1]}", no_wrap=True)
+        table.add_column(column_label(python), no_wrap=True)
     for place in places:
         row = [escape(place)]
         for python in pythons:

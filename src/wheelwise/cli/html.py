@@ -14,7 +14,16 @@ from typing import Any
 from .. import __version__
 from ..check import CheckReport
 from ..doctor import Report, Status, statuses
-from .words import Span, cell_lines, matrix_span, place_of, summary_span, verdict_span
+from .words import (
+    Span,
+    cell_lines,
+    column_label,
+    column_of,
+    matrix_span,
+    place_of,
+    summary_span,
+    verdict_span,
+)
 
 __all__ = ["check_html", "doctor_html", "verify_html"]
 
@@ -73,14 +82,14 @@ def spans(parts: Iterable[Span]) -> str:
 
 
 def check_html(report: CheckReport, *, pins: bool = False) -> str:
-    pythons = sorted({c.target.python for c in report.cells})
+    pythons = sorted({column_of(c) for c in report.cells})
     places = list(dict.fromkeys(place_of(c) for c in report.cells))
     index = {id(c): i for i, c in enumerate(report.cells)}
-    by_place = {(place_of(c), c.target.python): c for c in report.cells}
+    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
     body = ["<h1>wheelwise check</h1>",
             f"<p>Requirements: <code>{html.escape(', '.join(str(r) for r in report.requirements))}</code></p>",
             '<table class="matrix"><thead><tr><th>target</th>'
-            + "".join(f"<th>{p[0]}.{p[1]}</th>" for p in pythons) + "</tr></thead><tbody>"]
+            + "".join(f"<th>{column_label(p)}</th>" for p in pythons) + "</tr></thead><tbody>"]
     for place in places:
         row = [f"<th>{html.escape(place)}</th>"]
         for python in pythons:

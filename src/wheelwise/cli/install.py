@@ -6,11 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from rich.console import Console
 from rich.markup import escape
 
 from ..errors import BadInputError
 from ..explain import explain
-from ..install import InstallError, install
+from ..facts import venv_python
+from ..install import InstallError, install, resolve_venv, user_files
 from ..knowledge import load
 from ..verify import judge, run_verify
 from . import verify as verify_cli
@@ -50,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
     if not plan.ok:
         return 1
     python = str(facts.get("interpreter", "executable")) if facts is not None else sys.executable
-    out.print(f"\ninstalling into {escape(str(Path(args.venv).absolute()))} ...")
+    given = Path(args.venv).absolute()
+    venv = resolve_venv(given)
+    where = str(given) if venv == given else f"{given} → {venv}"  # a symlink is followed
+    out.print(f"\ninstalling into {escape(where)} ...")
+    if args.upgrade and venv_python(venv).exists():
+        _say_discarded(err, venv, user_files(venv))
     try:
-        result = install(plan, Path(args.venv), python, upgrade=args.upgrade, output=lambda line: err.print(f"[dim]  {escape(line)}[/]"))
+        result = install(plan, venv, python, upgrade=args.upgrade, output=lambda line: err.print(f"[dim]  {escape(line)}[/]"))
     except InstallError as exc:
         err.print(f"[bold red]error[/]: {escape(exc.message)}")
         matches = explain(exc.output, load().signatures)
@@ -63,9 +70,25 @@ def run(args: argparse.Namespace) -> int:
             err.print("  hint: run 'wheelwise explain' on pip's output above, or 'wheelwise doctor'")
         return 1
     out.print(f"[green]✓[/] {'replaced' if result.replaced else 'created'} {escape(str(result.venv))}")
+    if result.discarded:
+        out.print(f"  discarded {len(result.discarded)} file(s) of yours from the old venv")
     if args.no_verify:
         return 0
     doc = run_verify(str(result.python), [plan.framework])
     problems = judge(doc, plan.accelerator)
     verify_cli.render(doc, problems)
     return 1 if problems else 0
+
+
+def _say_discarded(err: Console, venv: Path, files: list[Path], shown: int = 20) -> None:
+    """Before --upgrade replaces a venv: the files in it that neither venv nor pip made."""
+    if not files:
+        return
+    err.print(
+        f"[yellow]warning[/]: --upgrade replaces {escape(str(venv))}; these {len(files)} file(s) in it were not made "
+        "by venv or pip and will be gone (the old venv is kept aside until the new one is in place; Ctrl-C now keeps them):"
+    )
+    for path in files[:shown]:
+        err.print(f"  {escape(str(path))}")
+    if len(files) > shown:
+        err.print(f"  ... and {len(files) - shown} more")

@@ -12,7 +12,16 @@ from typing import Any
 
 from ..check import CheckReport
 from ..doctor import Report, Status, statuses
-from .words import Span, cell_lines, matrix_span, place_of, summary_span, verdict_span
+from .words import (
+    Span,
+    cell_lines,
+    column_label,
+    column_of,
+    matrix_span,
+    place_of,
+    summary_span,
+    verdict_span,
+)
 
 __all__ = ["check_markdown", "doctor_markdown", "verify_markdown"]
 
@@ -46,13 +55,13 @@ def spans(parts: Iterable[Span]) -> str:
 
 
 def check_markdown(report: CheckReport, *, pins: bool = False) -> str:
-    pythons = sorted({c.target.python for c in report.cells})
+    pythons = sorted({column_of(c) for c in report.cells})
     places = list(dict.fromkeys(place_of(c) for c in report.cells))
-    by_place = {(place_of(c), c.target.python): c for c in report.cells}
+    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
     lines = ["## wheelwise check", ""]
     asked = ", ".join(str(r) for r in report.requirements)
     lines += [f"Requirements: {escape(asked)}" + ("" if report.knowledge_used else " (no knowledge rules)"), ""]
-    lines.append("| target | " + " | ".join(f"{p[0]}.{p[1]}" for p in pythons) + " |")
+    lines.append("| target | " + " | ".join(column_label(p) for p in pythons) + " |")
     lines.append("|---|" + "---|" * len(pythons))
     for place in places:
         row = [escape(place)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..cache import Cache, default_cache_dir
 from ..errors import BadInputError
 from ..index import IndexSettings, PackageIndex, load_pip_settings
 from ..index.repository import ProgressHook
 from ..index.settings import PipChoices, load_pip_choices
+from .cache import open_cache
 
 __all__ = ["add_choice_options", "add_index_options", "index_settings", "open_index", "pip_choices"]
 
@@ -50,7 +50,7 @@ def open_index(
     """A :class:`PackageIndex` configured by pip's settings (or *settings*) and these flags."""
     return PackageIndex(
         index_settings(args, settings),
-        cache=Cache(default_cache_dir()),
+        cache=open_cache(),
         offline=args.offline,
         refresh=args.refresh,
         progress=progress,

@@ -9,13 +9,13 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from rich.markup import escape
 
-from ..cache import Cache, default_cache_dir
 from ..errors import BadInputError
 from ..facts import HostFacts, collect
 from ..index import PackageIndex
 from ..knowledge import ACCELERATORS, FRAMEWORKS, load
 from ..plan import Plan, candidate_stacks, choose_accelerator, make_plan
 from ..target import Target, host_target, parse_python, parse_target
+from .cache import open_cache
 from .options import add_index_options, index_settings
 from .progress import progress
 from .render import console, print_json
@@ -59,6 +59,8 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
         target = parse_target(target_name, versions[0])
         platform = target.name
         accelerators = {"nvidia": target.os != "macos", "apple_gpu": platform == "macos-arm64"}
+        if target.properties:  # the target says what it has: +cuda for NVIDIA, +metal for Apple's GPU
+            accelerators = {"nvidia": target.properties.cuda is not None, "apple_gpu": target.properties.metal}
     accelerator = args.accelerator
     if accelerator == "auto":
         accelerator = choose_accelerator(args.framework, platform, accelerators)
@@ -66,13 +68,16 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
     driver = driver_cuda = None
     if facts is not None and facts.nvidia:
         driver, driver_cuda = _version(facts.nvidia.get("driver")), _version(facts.nvidia.get("cuda"))
+    elif target.properties.cuda is not None:
+        # a target's +cuda is its driver's CUDA: stacks built for a newer CUDA do not run there
+        driver_cuda = Version("{}.{}".format(*target.properties.cuda))
     stacks = candidate_stacks(knowledge, args.framework, accelerator, platform, os_name=target.os, driver=driver, driver_cuda=driver_cuda)
     settings = index_settings(args)
 
     def open_index(index_url: str | None) -> PackageIndex:
         # the user's own --index-url wins over a stack's vendor index
         chosen = settings.override(index_url=index_url) if index_url and not args.index_url else settings
-        return PackageIndex(chosen, cache=Cache(default_cache_dir()), offline=args.offline, refresh=args.refresh,
+        return PackageIndex(chosen, cache=open_cache(), offline=args.offline, refresh=args.refresh,
                             progress=state.hook)
 
     with progress(f"planning {args.framework} for {target.label}") as state:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..check import Blocker, BuildItem, Cell, CheckReport
+from ..check import Blocker, BuildItem, Cell, CheckReport, VariantChoice
 from ..target import Target
 
 __all__ = [
-    "Line", "Span", "blocker_lines", "cell_lines", "matrix_span", "os_words", "place_of", "reason_words",
+    "Line", "Span", "blocker_lines", "cell_lines", "column_label", "column_of", "matrix_span", "os_words", "place_of",
+    "reason_words",
     "summary_span", "verdict_span",
 ]
 
 
 def os_words(target: Target, version: str | None = None) -> str:
-    """``glibc 2.28`` or ``macOS 14`` for a target (or for *version* on its OS)."""
+    """``glibc 2.28``, ``musl 1.2`` or ``macOS 14`` for a target (or for *version* on its OS)."""
     if version is None:
         if target.os_version is None:
             return target.machine
@@ -22,7 +23,8 @@ def os_words(target: Target, version: str | None = None) -> str:
         version = f"{major}" if target.os == "macos" and minor == 0 else f"{major}.{minor}"
     elif target.os == "macos" and version.endswith(".0"):
         version = version[:-2]
-    return f"{'macOS' if target.os == 'macos' else 'glibc'} {version}"
+    kind = "macOS" if target.os == "macos" else "musl" if target.libc == "musl" else "glibc"
+    return f"{kind} {version}"
 
 
 def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
@@ -36,6 +38,8 @@ def reason_words(reason: str, target: Target, needs: str | None = None) -> str:
         "python": f"has no wheel for {py} on {target.machine}",
         "abi": f"has no wheel for the {py} ABI on {target.machine}",
         "requires-python": f"does not support Python {target.python_str} (Requires-Python)",
+        "variant": "has only variant wheels (PEP 825) here, none for this machine's properties"
+        + (f" ({target.properties.suffix})" if target.properties else " (the target names none: add +cuda=, +sm=, +x86_64=)"),
         "yanked": "has only yanked releases in the required range",
         "sdist-only": "has only sdists",
         "no-binary": "has only wheels, and --no-binary refuses them",
@@ -81,7 +85,12 @@ def verdict_span(verdict: str) -> Span:
 
 
 def matrix_span(cell: Cell) -> Span:
-    """A matrix cell: the verdict, or for a blocked cell the first blockers' names."""
+    """A matrix cell: the verdict, or for a blocked cell the first blockers' names; with wheel
+    variants, both installers side by side (``✓ ok torch cu128 · legacy: plain``)."""
+    if cell.installs and any(v.differs for v in cell.variants):
+        shown = ", ".join(f"{v.name} {v.variant or 'plain'} · legacy: {'plain' if v.legacy_file else 'none'}"
+                          for v in cell.variants if v.differs)
+        return (VERDICT_STYLES[cell.verdict], f"{VERDICT_MARKS[cell.verdict]} {shown}")
     if cell.verdict == "blocked" and cell.blockers:
         names = list(dict.fromkeys(b.project for b in cell.blockers if b.project))
         shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
@@ -116,6 +125,18 @@ def blocker_lines(blocker: Blocker, target: Target) -> list[tuple[Span, ...]]:
     return lines
 
 
+def _variant_lines(choice: VariantChoice) -> list[Line]:
+    """A pin with variant wheels: the variant taken and why, and a legacy installer's file when it differs."""
+    which = f"variant {choice.variant}" if choice.variant else "no variant fits; a plain wheel"
+    props = f" ({', '.join(choice.properties)})" if choice.properties else ""
+    lines = [Line((("", f"{choice.name} {choice.version}: {which}{props}"),), kind="variant")]
+    if choice.differs:
+        legacy = choice.legacy_file or "no plain wheel (variant wheels only): it cannot install this version"
+        lines.append(Line((("", f"a variant-aware installer takes {choice.file or '-'}; one without variant support: {legacy}"),),
+                          depth=1, kind="variant-legacy"))
+    return lines
+
+
 def _build_words(item: BuildItem) -> str:
     kind = "native code: needs a compiler and headers" if item.native else "pure Python" if item.native is False else "contents unknown"
     if item.binaries:
@@ -143,9 +164,13 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
                 lines.append(Line((("", f"{name}=={candidate.version}{file}"),), depth=1, kind="pin"))
     for warning in cell.warnings:
         lines.append(Line((("warn", "warning"), ("", f": {warning} (pip warns the same; nothing of it is installed)")), kind="warning"))
+    for text in cell.accelerator_fit:
+        lines.append(Line((("warn", "accelerator"), ("", f": {text}")), kind="accelerator"))
     for name, version in cell.newer_sdists:
         lines.append(Line((("", f"note: plain pip would build {name} {version} from its sdist; these pins take the "
                                 "newest wheel (as pip --prefer-binary does)"),), kind="note"))
+    for choice in cell.variants:
+        lines += _variant_lines(choice)
     for item in cell.build:
         lines.append(Line((("", _build_words(item)),), kind="build"))
     cited = " ".join(b.detail for b in cell.blockers)
@@ -181,4 +206,15 @@ def summary_span(report: CheckReport) -> Span:
 
 def place_of(cell: Cell) -> str:
     """The matrix row of a cell: its target label without the Python."""
-    return cell.target.label.split(" / ")[0]
+    return cell.target.place
+
+
+def column_of(cell: Cell) -> tuple[tuple[int, int], bool]:
+    """The matrix column of a cell: its Python, free-threaded or not (3.14 and 3.14t apart)."""
+    return cell.target.python, cell.target.free_threaded
+
+
+def column_label(column: tuple[tuple[int, int], bool]) -> str:
+    """``3.12``, ``3.14t``."""
+    (major, minor), free_threaded = column
+    return f"{major}.{minor}{'t' if free_threaded else ''}"

@@ -23,7 +23,8 @@ dependencies, inflates a compressed body at most one read's worth at a time
 (httpx hands over 64 MiB from a 1 MiB gzip body in one chunk), and lets the
 connection class be chosen, which the total deadline and Ctrl-C below need.
 
-**Bounds** (:class:`Limits`, one table): page size after decoding, range
+**Bounds** (:class:`NetworkLimits`: the network's rows of the bounds table; what is
+read out of archives and pages is bounded by :mod:`.limits`): page size after decoding, range
 replies no larger than asked (plus 1 MiB of rounding), redirects (loops caught at once), an idle
 timeout (pip's ``timeout``/``PIP_DEFAULT_TIMEOUT``) and a total deadline per
 request, retries and their sleeps included: one retry budget per request,
@@ -73,7 +74,7 @@ from ..errors import IndexFetchError, LimitExceededError
 from .auth import Credentials
 from .urls import is_file_url, is_http_url, redact, url_to_path
 
-__all__ = ["LIMITS", "Fetcher", "Limits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
+__all__ = ["NETWORK_LIMITS", "Fetcher", "NetworkLimits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
 
 T = TypeVar("T")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -83,7 +84,7 @@ _CHUNK = 64 << 10
 
 
 @dataclasses.dataclass(frozen=True)
-class Limits:
+class NetworkLimits:
     """Every bound on what an index may make wheelwise wait for or hold, in one place.
 
     :param page_bytes: a page (or a PEP 658 metadata file, or any body read
@@ -107,7 +108,7 @@ class Limits:
     backoff_cap: float = 8.0
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Limits:
+    def from_environ(cls, environ: Mapping[str, str]) -> NetworkLimits:
         """The defaults, with the ``WHEELWISE_*`` overrides named above."""
         base = cls()
         fields = {
@@ -133,7 +134,7 @@ class Limits:
 
 
 #: The bounds in force when a :class:`Fetcher` is given none and no variable is set.
-LIMITS = Limits()
+NETWORK_LIMITS = NetworkLimits()
 
 
 @dataclasses.dataclass
@@ -431,7 +432,7 @@ class Fetcher:
     :param client_cert: PEM file with the client certificate and key.
     :param trusted_hosts: hosts whose TLS certificates are not verified.
     :param proxy: pip's ``proxy`` setting; else the environment's proxies.
-    :param limits: bounds (:data:`LIMITS` and ``WHEELWISE_*`` when ``None``).
+    :param limits: bounds (:data:`NETWORK_LIMITS` and ``WHEELWISE_*`` when ``None``).
     :param credentials: who to be where (netrc and keyring included).
     """
 
@@ -446,13 +447,13 @@ class Fetcher:
         trusted_hosts: tuple[str, ...] = (),
         proxy: str | None = None,
         max_connections: int = 32,
-        limits: Limits | None = None,
+        limits: NetworkLimits | None = None,
         credentials: Credentials | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.limits = limits or Limits.from_environ(os.environ)
+        self.limits = limits or NetworkLimits.from_environ(os.environ)
         self.credentials = credentials or Credentials()
         self.trusted_hosts = {h.split(":")[0] for h in trusted_hosts}
         self.stats = Stats()

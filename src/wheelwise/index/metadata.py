@@ -12,6 +12,9 @@ Order, as uv's ``registry_client.rs`` does it:
 Sdists are opened (never built): ``PKG-INFO`` counts only when static
 (Metadata-Version >= 2.2 and Requires-Dist not Dynamic).  The file list says
 whether the sdist carries native sources (C, C++, Cython, Rust, Fortran).
+
+Every path reads archives through the bounded readers of :mod:`.archives` (the
+bounds are in :mod:`.limits`): whatever a file claims, memory stays within them.
 """
 
 from __future__ import annotations
@@ -19,13 +22,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import io
-import struct
-import tarfile
+import os
+import stat
 import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, BinaryIO
 
 from packaging.metadata import parse_email
@@ -34,7 +34,22 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import HashMismatchError, MetadataError
 from ..probes.host import binary_architectures
-from .client import Fetcher, RangeIgnored, open_local
+from .archives import (
+    TAIL_BYTES,
+    ArchiveError,
+    FileSource,
+    Source,
+    ZipEntry,
+    find_record,
+    parse_record,
+    read_directory,
+    read_member,
+    read_tar,
+    walk_central_directory,
+    zip_directory,
+)
+from .client import Fetcher, RangeIgnored
+from .limits import LIMITS, Limits
 from .simple import DistFile
 from .urls import is_file_url, redact, url_to_path
 
@@ -46,10 +61,8 @@ __all__ = [
     "parse_core_metadata",
 ]
 
-#: Largest METADATA / PKG-INFO accepted (real ones with a long README reach ~1 MiB).
-MAX_METADATA_BYTES = 10 << 20
-#: First range read: holds the end of central directory, and small wheels whole.
-TAIL_BYTES = 16 << 10
+#: Largest METADATA / PKG-INFO accepted (the ``metadata-bytes`` bound of :mod:`.limits`).
+MAX_METADATA_BYTES = LIMITS.metadata_bytes.value
 NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f90", ".cu", ".m", ".mm")
 NATIVE_FILES = ("Cargo.toml", "CMakeLists.txt", "meson.build")
 #: names of members that may be prebuilt binaries (their headers are read to tell)
@@ -146,93 +159,80 @@ def _verify(url: str, data: bytes | IO[bytes], hashes: Mapping[str, str], what: 
         )
 
 
-def _check_size(url: str, size: int) -> None:
-    if size > MAX_METADATA_BYTES:
-        raise MetadataError(
-            f"the metadata of {redact(url)} is {size} bytes, over the {MAX_METADATA_BYTES} allowed",
-            url=redact(url),
-        )
+# -- archives ------------------------------------------------------------
 
 
-# -- zip members read through range requests ------------------------------
+class _RemoteSource:
+    """A remote file read by HTTP ranges: the bytes asked for are fetched once and kept.
 
-
-class _Need(Exception):  # noqa: N818 - control flow, never escapes this module
-    def __init__(self, start: int, end: int) -> None:
-        super().__init__(start, end)
-        self.start, self.end = start, end
-
-
-class _SparseFile(io.RawIOBase):
-    """A read-only file of known size of which only some byte ranges are known.
-
-    Reading an unknown byte raises :class:`_Need`, which the caller answers
-    with a range request and a retry.  zipfile reads it as any file.
+    The first read is the file's last :data:`TAIL_BYTES` (end records, and small wheels
+    whole); each later one costs a request, at most ``range-reads`` in all.
     """
 
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-        self.pos = 0
+    def __init__(self, fetcher: Fetcher, url: str, full_limit: int, limits: Limits = LIMITS) -> None:
+        self.fetcher, self.url, self.full_limit, self.limits = fetcher, url, full_limit, limits
+        self.reads = 1
         self.spans: list[tuple[int, bytes]] = []
+        offset, tail, total = fetcher.get_range(url, None, TAIL_BYTES, full_limit=full_limit)
+        if total is None:
+            raise MetadataError(f"{redact(url)} gave no file size for a range request", url=redact(url))
+        self.size = total
+        self._add(offset, tail)
 
-    def add(self, start: int, data: bytes) -> None:
-        self.spans.append((start, data))
-        self.spans.sort(key=lambda s: s[0])
+    def _add(self, start: int, data: bytes) -> None:
+        spans = sorted([*self.spans, (start, data)], key=lambda span: span[0])
         merged: list[tuple[int, bytes]] = []
-        for s, d in self.spans:
-            if merged and s <= merged[-1][0] + len(merged[-1][1]):
-                ms, md = merged[-1]
-                merged[-1] = (ms, md + d[ms + len(md) - s :])
+        for begin, chunk in spans:
+            if merged and begin <= merged[-1][0] + len(merged[-1][1]):
+                first, known = merged[-1]
+                merged[-1] = (first, known + chunk[first + len(known) - begin :])
             else:
-                merged.append((s, d))
+                merged.append((begin, chunk))
         self.spans = merged
 
-    def get(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)``; :class:`_Need` when some are not known."""
-        self.seek(start)
-        return self.read(end - start)
+    def _known(self, start: int, end: int) -> bytes | None:
+        for begin, chunk in self.spans:
+            if begin <= start and end <= begin + len(chunk):
+                return chunk[start - begin : end - begin]
+        return None
 
-    def covered(self, start: int, end: int) -> bool:
-        return any(s <= start and end <= s + len(d) for s, d in self.spans)
+    def want(self, start: int, end: int) -> None:
+        if self._known(start, end) is None:
+            self._fetch(start, end)
 
-    def readable(self) -> bool:
-        return True
+    def read_at(self, start: int, end: int) -> bytes:
+        if start < 0 or end > self.size or start > end:
+            raise ArchiveError(f"a record points outside the archive (bytes {start}-{end} of {self.size})")
+        known = self._known(start, end)
+        if known is None:
+            self._fetch(start, end)
+            known = self._known(start, end)
+        if known is None:
+            raise ArchiveError(f"the server answered a range request for bytes {start}-{end - 1} with other bytes")
+        return known
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.pos, 2: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
-        for s, d in self.spans:
-            if s <= self.pos and end <= s + len(d):
-                out = d[self.pos - s : end - s]
-                self.pos = end
-                return out
-        if self.pos >= end:
-            return b""
-        raise _Need(self.pos, end)
-
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+    def _fetch(self, start: int, end: int) -> None:
+        limit = self.limits.range_reads
+        self.reads += 1
+        if self.reads > limit.value:
+            raise ArchiveError(f"its layout needs more range requests than {limit.describe()}", limit)
+        offset, body, _total = self.fetcher.get_range(self.url, start, end, full_limit=self.full_limit)
+        self._add(offset, body[: max(0, end - offset)] if offset <= start else body)
 
 
-def _member_name(names: list[str], project: str, leaf: str, dist_info: bool) -> str | None:
+def _archive_error(file: DistFile, exc: ArchiveError) -> MetadataError:
+    hint = (
+        "a real distribution stays far below this bound: the file is malformed or hostile; nothing from it was used"
+        if exc.limit is not None
+        else "the file is damaged or not a distribution wheelwise can read; nothing from it was used"
+    )
+    return MetadataError(f"{file.filename} ({redact(file.url)}): {exc}", url=redact(file.url), hint=hint)
+
+
+def _member_name(names: Iterable[str], project: str, leaf: str, dist_info: bool) -> str | None:
     """The METADATA (wheel) or PKG-INFO (sdist) member, preferring the project's own."""
-    if dist_info:
-        found = [n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{leaf}")]
-    else:
-        found = [n for n in names if n.count("/") == 1 and n.endswith(f"/{leaf}")]
+    suffix = f".dist-info/{leaf}" if dist_info else f"/{leaf}"
+    found = [n for n in names if n.count("/") == 1 and n.endswith(suffix)]
     return next((name for name in found if _own(name, project)), found[0] if found else None)
 
 
@@ -241,175 +241,53 @@ def _own(member: str, project: str) -> bool:
     return canonicalize_name(member.split("/")[0].split("-")[0]) == canonicalize_name(project)
 
 
-def _read_from_zip(
-    zf: zipfile.ZipFile, file: DistFile, prefetch: Callable[[zipfile.ZipInfo], None] | None = None
-) -> tuple[bytes, list[str]]:
-    names = zf.namelist()
-    member = _member_name(names, file.name, "METADATA" if file.is_wheel else "PKG-INFO", file.is_wheel)
-    if member is None:
-        leaf = ".dist-info/METADATA" if file.is_wheel else "PKG-INFO"
-        raise MetadataError(
-            f"{file.filename} holds no {leaf}: it is not a valid distribution",
-            url=redact(file.url),
-        )
-    info = zf.getinfo(member)
-    _check_size(file.url, info.file_size)
-    if prefetch is not None:
-        prefetch(info)
-    return zf.read(member), names
-
-
-def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
-    offset, tail, total = fetcher.get_range(file.url, None, TAIL_BYTES, full_limit=full_limit)
-    if total is None:
-        raise MetadataError(f"{redact(file.url)} gave no file size for a range request", url=redact(file.url))
-    sparse = _SparseFile(total)
-    sparse.add(offset, tail)
-
-    def fetch(start: int, end: int) -> None:
-        got_offset, body, _ = fetcher.get_range(file.url, start, end, full_limit=full_limit)
-        sparse.add(got_offset, body)
-
-    def prefetch(info: zipfile.ZipInfo) -> None:
-        # The local header repeats name and extra field; allow for a longer extra.
-        start = info.header_offset
-        end = min(total, start + 30 + len(info.orig_filename.encode()) + len(info.extra) + info.compress_size + 1024)
-        if not sparse.covered(start, end):
-            fetch(start, end)
-
-    if file.is_wheel:
-        # zipfile would build an object per member of the central directory (tensorflow has
-        # ~20,000): find the one METADATA record in the raw bytes instead.
-        raw = _wheel_metadata(sparse, file, fetch)
-        if raw is not None:
-            return FetchedMetadata(raw=raw, how="range")
-    for _ in range(6):
-        try:
-            with zipfile.ZipFile(sparse) as zf:
-                raw, names = _read_from_zip(zf, file, prefetch)
-            return FetchedMetadata(raw=raw, how="range", native_sources=_native(names, file))
-        except _Need as need:
-            fetch(need.start, need.end)
-        except zipfile.BadZipFile as exc:
-            raise MetadataError(f"{file.filename} is not a valid zip file: {exc}", url=redact(file.url)) from exc
-    raise MetadataError(f"{file.filename}: its zip layout needed too many range reads", url=redact(file.url))
-
-
-_EOCD, _EOCD64, _EOCD64_LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
-_CENTRAL, _LOCAL = b"PK\x01\x02", b"PK\x03\x04"
 _METADATA_TAIL = b".dist-info/METADATA"
 
 
-def _wheel_metadata(sparse: _SparseFile, file: DistFile, fetch: Callable[[int, int], None]) -> bytes | None:
-    """METADATA of a remote wheel from its raw zip records: end of central directory,
-    the one record named ``*.dist-info/METADATA`` (in the tail already read, else in
-    the whole central directory, fetched), then that member's bytes alone.
+def _zip_metadata(source: Source, file: DistFile, *, headers: list[bytes] | None = None) -> tuple[bytes, list[str]]:
+    """METADATA (wheel) or PKG-INFO (zip sdist) from a zip, and the member names read.
 
-    None when the layout is anything but plain (a zip comment hiding the end record,
-    encryption, a compression other than stored/deflate): zipfile then reads it.
+    A wheel's record is first looked for in the directory's last part (already read with
+    the end records: wheels list .dist-info last), so tensorflow's megabytes of directory
+    are fetched only when it is not there.  *headers*, when given, gets the first bytes
+    of members that may be prebuilt binaries (an sdist read whole).
     """
-    end = sparse.size
-    tail_start = max(0, end - TAIL_BYTES)
+    directory = zip_directory(source)
+    end = directory.offset + directory.size
+    if file.is_wheel:
+        part = source.read_at(max(directory.offset, min(end, source.size - TAIL_BYTES)), end)
+        records = [parse_record(part, at, directory.shift)[0] for at in find_record(part, _METADATA_TAIL)]
+        chosen = _member_name([r.name for r in records], file.name, "METADATA", True)
+        if chosen is not None and _own(chosen, file.name):
+            entry = next(r for r in records if r.name == chosen)
+            return read_member(source, entry, LIMITS.metadata_bytes), []
+    leaf = "METADATA" if file.is_wheel else "PKG-INFO"
+    names: list[str] = []
+    wanted: dict[str, ZipEntry] = {}
+    binaries: list[ZipEntry] = []
+    for entry in walk_central_directory(read_directory(source, directory), directory):
+        names.append(entry.name)
+        if entry.name.endswith("/" + leaf):
+            wanted.setdefault(entry.name, entry)
+        elif headers is not None and _may_be_binary(entry.name) and len(binaries) < MAX_BINARIES_READ:
+            binaries.append(entry)
+    member = _member_name(wanted, file.name, leaf, file.is_wheel)
+    if member is None:
+        what = ".dist-info/METADATA" if file.is_wheel else "PKG-INFO"
+        raise ArchiveError(f"it holds no {what}: it is not a valid distribution")
+    raw = read_member(source, wanted[member], LIMITS.metadata_bytes)
+    if headers is not None:
+        headers.extend(read_member(source, entry, LIMITS.metadata_bytes, prefix=BINARY_HEADER) for entry in binaries)
+    return raw, names
+
+
+def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
+    source = _RemoteSource(fetcher, file.url, full_limit)
     try:
-        tail = sparse.get(tail_start, end)
-    except _Need:
-        return None
-    at = tail.rfind(_EOCD)
-    if at < 0 or len(tail) - at < 22:
-        return None
-    cd_size, cd_offset = struct.unpack_from("<II", tail, at + 12)
-    if 0xFFFFFFFF in (cd_size, cd_offset):
-        locator = at - 20
-        if locator < 0 or tail[locator : locator + 4] != _EOCD64_LOCATOR:
-            return None
-        (record,) = struct.unpack_from("<Q", tail, locator + 8)
-        record -= tail_start
-        if record < 0 or tail[record : record + 4] != _EOCD64:
-            return None
-        cd_size, cd_offset = struct.unpack_from("<QQ", tail, record + 40)
-    if cd_offset + cd_size > end:
-        return None
-    # Wheels list their .dist-info last, so the tail read usually holds the METADATA record:
-    # then the rest of the central directory (megabytes for tensorflow) is never fetched.
-    known = max(cd_offset, tail_start)
-    central = sparse.get(known, cd_offset + cd_size) if known < cd_offset + cd_size else b""
-    record_at = _metadata_record(central, file.name, own_only=True)
-    if record_at is None:
-        if not sparse.covered(cd_offset, cd_offset + cd_size):
-            fetch(cd_offset, cd_offset + cd_size)
-        central = sparse.get(cd_offset, cd_offset + cd_size)
-        record_at = _metadata_record(central, file.name)
-        if record_at is None:
-            return None
-    flags, method, _time, _date, crc, size, _usize, name_len, extra_len = struct.unpack_from("<HHHHIIIHH", central, record_at + 8)
-    (header,) = struct.unpack_from("<I", central, record_at + 42)
-    extra = central[record_at + 46 + name_len : record_at + 46 + name_len + extra_len]
-    if 0xFFFFFFFF in (size, header):
-        size, header = _zip64_sizes(extra, size, _usize, header)
-    if flags & 1 or method not in (0, 8) or header + 30 > end:
-        return None
-    _check_size(file.url, _usize)
-    guess = min(end, header + 30 + name_len + extra_len + size + 1024)
-    if not sparse.covered(header, guess):
-        fetch(header, guess)
-    local = sparse.get(header, header + 30)
-    if local[:4] != _LOCAL:
-        return None
-    local_name, local_extra = struct.unpack_from("<HH", local, 26)
-    start = header + 30 + local_name + local_extra
-    if start + size > end:
-        return None
-    if not sparse.covered(start, start + size):
-        fetch(start, start + size)
-    data = sparse.get(start, start + size)
-    try:
-        raw = zlib.decompressobj(-15).decompress(data, MAX_METADATA_BYTES + 1) if method == 8 else data
-    except zlib.error:
-        return None
-    _check_size(file.url, len(raw))
-    if zlib.crc32(raw) != crc:
-        return None
-    return raw
-
-
-def _metadata_record(central: bytes, project: str, *, own_only: bool = False) -> int | None:
-    """Offset of the central-directory record for ``NAME-VER.dist-info/METADATA``, the project's own first.
-
-    :param own_only: only the project's own (when *central* is a part of the directory).
-    """
-    found: list[tuple[int, str]] = []
-    hit = central.find(_METADATA_TAIL)
-    while hit >= 0:
-        start = central.rfind(_CENTRAL, max(0, hit - 46 - 512), hit)
-        if start >= 0:
-            (name_len,) = struct.unpack_from("<H", central, start + 28)
-            if start + 46 + name_len == hit + len(_METADATA_TAIL):
-                name = central[start + 46 : hit + len(_METADATA_TAIL)].decode("utf-8", "replace")
-                if name.count("/") == 1:
-                    found.append((start, name))
-        hit = central.find(_METADATA_TAIL, hit + 1)
-    member = _member_name([n for _, n in found], project, "METADATA", True)
-    if own_only and (member is None or not _own(member, project)):
-        return None
-    return next((s for s, n in found if n == member), None)
-
-
-def _zip64_sizes(extra: bytes, size: int, usize: int, header: int) -> tuple[int, int]:
-    """Compressed size and header offset from a zip64 extra field (those that overflowed)."""
-    at = 0
-    while at + 4 <= len(extra):
-        kind, length = struct.unpack_from("<HH", extra, at)
-        if kind == 1:
-            values = iter(struct.unpack_from(f"<{length // 8}Q", extra, at + 4))
-            if usize == 0xFFFFFFFF:
-                next(values, None)
-            if size == 0xFFFFFFFF:
-                size = next(values, size)
-            if header == 0xFFFFFFFF:
-                header = next(values, header)
-            break
-        at += 4 + length
-    return size, header
+        raw, names = _zip_metadata(source, file)
+    except ArchiveError as exc:
+        raise _archive_error(file, exc) from exc
+    return FetchedMetadata(raw=raw, how="range", native_sources=_native(names, file))
 
 
 def _native(names: list[str], file: DistFile, binaries: tuple[str, ...] = ()) -> bool | None:
@@ -440,39 +318,36 @@ def _binaries(headers: Iterable[bytes]) -> tuple[str, ...]:
 def _from_archive(fileobj: BinaryIO, file: DistFile, how: str) -> FetchedMetadata:
     """Metadata from a complete wheel or sdist archive (for an sdist, what binaries it ships)."""
     headers: list[bytes] = []
+    native: bool | None = None
     try:
         if file.filename.endswith((".whl", ".zip")):
-            with zipfile.ZipFile(fileobj) as zf:
-                raw, names = _read_from_zip(zf, file)
-                if not file.is_wheel:
-                    for name in [n for n in names if _may_be_binary(n)][:MAX_BINARIES_READ]:
-                        with zf.open(name) as member:
-                            headers.append(member.read(BINARY_HEADER))
+            raw, names = _zip_metadata(FileSource(fileobj), file, headers=None if file.is_wheel else headers)
+            complete = True
         else:
-            raw, names = _read_from_tar(fileobj, file, headers)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise MetadataError(f"{file.filename} cannot be opened: {exc}", url=redact(file.url)) from exc
+            raw, names, complete = _read_from_tar(fileobj, file, headers)
+    except ArchiveError as exc:
+        raise _archive_error(file, exc) from exc
+    except OSError as exc:
+        raise MetadataError(f"{file.filename} cannot be read: {exc}", url=redact(file.url)) from exc
     binaries = _binaries(headers)
-    return FetchedMetadata(raw=raw, how=how, native_sources=_native(names, file, binaries), binaries=binaries)
+    native = _native(names, file, binaries)
+    if not complete and not native:
+        native = None  # a bound stopped the walk: what lies further is unknown
+    return FetchedMetadata(raw=raw, how=how, native_sources=native, binaries=binaries)
 
 
-def _read_from_tar(fileobj: BinaryIO, file: DistFile, headers: list[bytes]) -> tuple[bytes, list[str]]:
-    with tarfile.open(fileobj=fileobj, mode="r:*") as tf:
-        members = tf.getmembers()
-        names = [m.name for m in members]
-        for m in [m for m in members if m.isfile() and _may_be_binary(m.name)][:MAX_BINARIES_READ]:
-            binary = tf.extractfile(m)
-            if binary is not None:
-                headers.append(binary.read(BINARY_HEADER))
-        member = _member_name(names, file.name, "PKG-INFO", dist_info=False)
-        if member is None:
-            raise MetadataError(f"{file.filename} holds no PKG-INFO", url=redact(file.url))
-        info = tf.getmember(member)
-        _check_size(file.url, info.size)
-        extracted = tf.extractfile(info)
-        if extracted is None:
-            raise MetadataError(f"{file.filename}: PKG-INFO is not a regular file", url=redact(file.url))
-        return extracted.read(), names
+def _read_from_tar(fileobj: BinaryIO, file: DistFile, headers: list[bytes]) -> tuple[bytes, list[str], bool]:
+    got = read_tar(
+        fileobj,
+        lambda member: _own(member, file.name),
+        _may_be_binary,
+        binaries=MAX_BINARIES_READ,
+        header=BINARY_HEADER,
+    )
+    if got.metadata is None:
+        raise ArchiveError("it holds no PKG-INFO")
+    headers.extend(got.headers)
+    return got.metadata, got.names, got.complete
 
 
 def _full_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
@@ -488,7 +363,7 @@ def fetch_metadata(
     *,
     use_658: bool = True,
     use_range: bool = True,
-    full_limit: int = 1 << 30,
+    full_limit: int = LIMITS.full_download_bytes.value,
 ) -> FetchedMetadata:
     """Core metadata of *file* by the cheapest way the index allows.
 
@@ -517,11 +392,17 @@ def fetch_metadata(
 
 
 def _local_metadata(file: DistFile) -> FetchedMetadata:
-    handle = open_local(file.url)  # a regular file only: never blocks on a FIFO or device
-    if handle is None:
-        path = url_to_path(file.url)
-        raise MetadataError(f"{path} is listed by the index but does not exist", url=file.url)
+    path = url_to_path(file.url)
+    try:
+        # O_NONBLOCK: a FIFO listed as a distribution must not hang the open; it is refused below.
+        handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    except FileNotFoundError as exc:
+        raise MetadataError(f"{path} is listed by the index but does not exist", url=file.url) from exc
+    except OSError as exc:
+        raise MetadataError(f"{path} cannot be read: {exc.strerror}", url=file.url) from exc
     with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise MetadataError(f"{path} is listed as a distribution but is not a regular file", url=file.url)
         return _checked(_from_archive(handle, file, "local"), file)
 
 

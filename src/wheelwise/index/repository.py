@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import os
 import threading
 import time
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from ..cache import Cache, CachedPage
-from ..errors import IndexFetchError, OfflineMissError, WheelwiseError
+from ..errors import HashMismatchError, IndexFetchError, OfflineMissError, WheelwiseError
 from .auth import Credentials
 from .client import Fetcher
 from .metadata import FetchedMetadata, fetch_metadata
@@ -39,6 +41,7 @@ from .simple import (
     parse_page,
 )
 from .urls import is_file_url, origin, project_url, redact, url_to_path
+from .variants import MAX_VARIANTS_JSON_BYTES, VariantsJson, parse_variants_json
 
 __all__ = ["PackageIndex"]
 
@@ -232,15 +235,18 @@ class PackageIndex:
                 return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
             return self._parse(url, response.text(), "text/html", name)
         cached = self.cache.get_page(url)
+        stored = None if cached is None else self._from_cache(cached, name)
+        if stored is None:  # a row that does not parse is a miss
+            cached = None
         if self.offline:
-            if cached is None:
+            if stored is None:
                 raise OfflineMissError([f"the page of {name} on {redact(url)}"])
-            return self._from_cache(cached, name)
-        if cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
-            return self._from_cache(cached, name)
-        return self._revalidate(url, name, cached)
+            return stored
+        if stored and cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
+            return stored
+        return self._revalidate(url, name, cached, stored)
 
-    def _revalidate(self, url: str, name: str, cached: CachedPage | None) -> ProjectPage:
+    def _revalidate(self, url: str, name: str, cached: CachedPage | None, stored: ProjectPage | None) -> ProjectPage:
         headers = {"Accept": ACCEPT}
         if cached and cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -254,9 +260,9 @@ class PackageIndex:
                 minutes = int(cached.age() // 60)
                 exc.hint = f"the cache holds this page from {minutes} min ago: --offline answers from it"
             raise
-        if response.status == 304 and cached is not None:
+        if response.status == 304 and stored is not None:
             self.cache.touch_page(url)
-            return self._from_cache(cached, name)
+            return stored
         if response.status in (404, 410):
             self.cache.put_page(CachedPage(url, time.time(), 404, None, None, ""))
             return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
@@ -296,10 +302,14 @@ class PackageIndex:
             yield file if public == file.url else dataclasses.replace(file, url=public)
 
     @staticmethod
-    def _from_cache(cached: CachedPage, name: str) -> ProjectPage:
+    def _from_cache(cached: CachedPage, name: str) -> ProjectPage | None:
+        """The stored page; ``None`` for a row that does not parse (the cache is never a failure)."""
         if cached.status == 404:
             return ProjectPage(name=name, url=cached.url, files=())  # type: ignore[arg-type]
-        return ProjectPage.from_json(cached.body)
+        try:
+            return ProjectPage.from_json(cached.body)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
 
     def _find_links_files(self) -> list[DistFile]:
         with self._lock:
@@ -366,6 +376,34 @@ class PackageIndex:
         if self.progress:
             self.progress("metadata", file.filename)
         return got
+
+    def variants(self, name: str, version: Version) -> VariantsJson | None:
+        """The PEP 825 ``{name}-{version}-variants.json`` the index links, read like metadata: once
+        per run, kept in the cache by its hash, bounded, hash-checked; ``None`` when none is linked."""
+        files = [f for f in self.project(name).variants_json if f.version == version]
+        if not files:
+            return None
+        file = files[0]
+        return self._once(f"variants:{file.url}", lambda: parse_variants_json(self._variants_raw(file), redact(file.url)))
+
+    def _variants_raw(self, file: DistFile) -> bytes:
+        key = "variants:" + self.metadata_key(file)
+        hit = self.cache.get_metadata(key)
+        if hit is not None:
+            return hit[0]
+        if self.offline and not is_file_url(file.url):
+            raise OfflineMissError([f"the variant metadata {file.filename}"])
+        raw = self.fetcher.get(file.url, kind="metadata", limit=MAX_VARIANTS_JSON_BYTES).content
+        for algo in ("sha256", "sha512", "sha384"):
+            if algo in file.hashes and hashlib.new(algo, raw).hexdigest() != file.hashes[algo].lower():
+                raise HashMismatchError(
+                    f"{redact(file.url)} does not match the {algo} the index published",
+                    url=redact(file.url), hint="the index or a proxy served altered bytes; nothing from it was used",
+                )
+        self.cache.put_metadata(key, raw, None, "variants", ())
+        if self.progress:
+            self.progress("metadata", file.filename)
+        return raw
 
     def sdist_binaries(self, file: DistFile, limit: int = SDIST_INSPECT_LIMIT) -> tuple[str, ...]:
         """The prebuilt binaries an sdist ships (``Linux x86_64 (ELF)`` ...), read from their

@@ -30,6 +30,8 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from .limits import LIMITS
+
 __all__ = [
     "JSON_CONTENT_TYPE",
     "DistFile",
@@ -40,6 +42,7 @@ __all__ = [
     "parse_html",
     "parse_json",
     "parse_page",
+    "variant_label",
 ]
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -102,6 +105,16 @@ class DistFile:
     def metadata_url(self) -> str:
         return self.url + ".metadata"
 
+    @property
+    def variant(self) -> str | None:
+        """The PEP 825 variant label of a variant wheel (``cu128``, ``null``); ``None`` otherwise."""
+        return variant_label(self.filename)
+
+    @property
+    def is_variants_json(self) -> bool:
+        """An index-level ``{name}-{version}-variants.json`` (PEP 825), not a distribution."""
+        return self.filename.endswith(VARIANTS_JSON)
+
     def to_dict(self) -> dict[str, Any]:
         """The fields that differ from their defaults (a page of 40,000 files stays small)."""
         data: dict[str, Any] = {"filename": self.filename, "url": self.url}
@@ -132,19 +145,34 @@ class ProjectPage:
     name: NormalizedName
     url: str
     files: tuple[DistFile, ...]
+    #: PEP 825 ``{name}-{version}-variants.json`` files the page links (never among :attr:`files`)
+    variants_json: tuple[DistFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(f.is_variants_json for f in self.files):
+            object.__setattr__(self, "variants_json", (*self.variants_json, *(f for f in self.files if f.is_variants_json)))
+            object.__setattr__(self, "files", tuple(f for f in self.files if not f.is_variants_json))
 
     def versions(self) -> list[Version]:
         """Distinct versions, newest first."""
         return sorted({f.version for f in self.files}, reverse=True)
 
     def to_json(self) -> str:
-        return json.dumps({"name": self.name, "url": self.url, "files": [f.to_dict() for f in self.files]})
+        files = [f.to_dict() for f in (*self.files, *self.variants_json)]
+        return json.dumps({"name": self.name, "url": self.url, "files": files})
 
     @classmethod
     def from_json(cls, text: str) -> ProjectPage:
-        data = json.loads(text)
-        files = tuple(DistFile.from_dict(f) for f in data["files"])
-        return cls(name=canonicalize_name(data["name"]), url=data["url"], files=files)
+        """A page stored by :meth:`to_json`.
+
+        :raises SimpleParseError: the stored text is damaged.
+        """
+        try:
+            data = json.loads(text)
+            files = tuple(DistFile.from_dict(f) for f in data["files"])
+            return cls(name=canonicalize_name(data["name"]), url=data["url"], files=files)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise SimpleParseError(f"a stored page is damaged: {exc!r}") from exc
 
 
 _FILENAME_CACHE: dict[str, tuple[NormalizedName, Version, frozenset[Tag]]] = {}
@@ -162,16 +190,43 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
         # An index lists thousands of wheels sharing a few name-version prefixes and tag
         # triples: packaging checks each prefix once (with a stand-in tag) and each triple is
         # parsed once.  Same checks, same result as parse_wheel_filename on the whole name.
-        prefix, _, triple = filename[: -len(".whl")].rpartition("-")
+        # A PEP 825 variant label (packaging cannot parse it yet) is set aside first.
+        label = variant_label(filename)
+        stem = filename[: -len(".whl")]
+        prefix, _, triple = (stem[: -len(label) - 1] if label else stem).rpartition("-")
         prefix, _, abi = prefix.rpartition("-")
         prefix, _, interpreter = prefix.rpartition("-")
         name, version = _wheel_prefix(prefix)
         result = (name, version, _tags(f"{interpreter}-{abi}-{triple}"))
+    elif filename.endswith(VARIANTS_JSON):
+        name, version = _wheel_prefix(filename[: -len(VARIANTS_JSON)])
+        result = (name, version, frozenset())
     else:
         name, version = parse_sdist_filename(filename)
         result = (name, version, frozenset())
     _FILENAME_CACHE[filename] = result
     return result
+
+
+#: the end of a PEP 825 index-level variant metadata file's name
+VARIANTS_JSON = "-variants.json"
+#: PEP 825: a variant label is 1-16 of ``0-9 a-z _ .``
+_LABEL = re.compile(r"[0-9a-z_.]{1,16}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def variant_label(filename: str) -> str | None:
+    """The PEP 825 variant label of a wheel file name, ``None`` for a plain wheel (or not a wheel).
+
+    ``{name}-{version}(-{build})?-{python}-{abi}-{platform}(-{label})?.whl``: six parts are a
+    build tag (it starts with a digit) or a label (a Python tag never does); seven have both.
+    """
+    if not filename.endswith(".whl"):
+        return None
+    parts = filename[: -len(".whl")].split("-")
+    if len(parts) == 7 or (len(parts) == 6 and not parts[2][:1].isdigit()):
+        return parts[-1] if _LABEL.fullmatch(parts[-1]) else None
+    return None
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -194,7 +249,8 @@ def version_text(filename: str) -> str:
 
 
 def _project_of(filename: str) -> NormalizedName | None:
-    """The project a distribution file belongs to; None when the name is not a distribution's."""
+    """The project a distribution file (or its PEP 825 variants.json) belongs to; None when
+    the name is not a distribution's."""
     try:
         return parse_filename(filename)[0]
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
@@ -268,6 +324,8 @@ class _AnchorParser(html.parser.HTMLParser):
             self.base = dict(attrs).get("href")
         elif tag == "a":
             self.anchors.append(dict(attrs))
+            if len(self.anchors) > LIMITS.links_per_page.value:
+                _check_links(len(self.anchors))
 
 
 # The markup of simple pages as indexes write them: <a ...> and <base ...> tags whose
@@ -288,8 +346,10 @@ def _fast_tags(text: str) -> tuple[str | None, list[dict[str, str | None]]] | No
         return None
     if any(not text.startswith("</title", m.end() - 1) for m in _TITLE.finditer(text)):
         return None
+    starts = len(_ANCHOR_START.findall(text))
+    _check_links(starts)
     found = list(_ANCHOR_TAG.finditer(text))
-    if len(found) != len(_ANCHOR_START.findall(text)):
+    if len(found) != starts:
         return None
     base: str | None = None
     anchors: list[dict[str, str | None]] = []
@@ -330,14 +390,18 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
         raise SimpleParseError("not an HTML page: no markup at all")
     found = _fast_tags(text) if fast else None
     base_href, anchors = found if found is not None else _parsed_tags(text)
-    join = _Joiner(urllib.parse.urljoin(page_url, base_href) if base_href else page_url)
+    join = _Joiner(_join(page_url, base_href) if base_href else page_url)
     wanted = canonicalize_name(name) if name else None
     files: list[DistFile] = []
     for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
-        url, hashes = _hashes_from_fragment(join(href))
+        try:
+            joined = join(href)
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket in the host
+            raise SimpleParseError(f"a link cannot be read: {exc}") from exc
+        url, hashes = _hashes_from_fragment(joined)
         filename = _filename_of(url)
         if _unwanted(filename, wanted):
             continue
@@ -355,53 +419,163 @@ def parse_html(text: str, page_url: str, name: str | None = None, *, fast: bool 
     return files
 
 
-def _json_yanked(value: object) -> str | None:
-    if value is True:
-        return ""
-    if isinstance(value, str):
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """Whether no array or object in *text* nests deeper than *limit* (valid JSON assumed;
+    an invalid text is refused by the parser anyway).
+
+    One level of empty brackets is removed per pass: a few passes at C speed, for a page of
+    any size, instead of a parser's recursion.  Brackets are first taken as they come,
+    strings and all (a page's strings hold none); only when that does not settle it are the
+    strings cut out, which costs as much as parsing.  Brackets in strings could only make a
+    deeper document look shallower: the parser's own recursion limit still stops it, and
+    fields outside the schema are never read.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    # bytes.translate deletes at memory speed; UTF-8 never puts a bracket byte inside a character
+    if _nesting_within(text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_BYTES).decode(), limit):
+        return True
+    if "\\" in text:
+        text = text.replace("\\\\", "").replace('\\"', "")
+    return _nesting_within(_NOT_BRACKETS.sub("", "".join(text.split('"')[::2])), limit)
+
+
+def _nesting_within(brackets: str, limit: int) -> bool:
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets = brackets.replace("[]", "").replace("{}", "")
+    return not brackets
+
+
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKET_BYTES = bytes(code for code in range(256) if code not in b"[]{}")
+
+
+class _Fields:
+    """Type-checked access to one JSON object of a page; errors name the field's path."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise SimpleParseError(f"{where} must be an object, not {_kind(data)}")
+        self.data: dict[str, object] = data
+        self.where = where
+
+    def _bad(self, key: str, wanted: str) -> SimpleParseError:
+        return SimpleParseError(f"{self.where}.{key} must be {wanted}, not {_kind(self.data[key])}")
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A string; absent or null is None unless *required*."""
+        if key not in self.data:
+            if required:
+                raise SimpleParseError(f"{self.where} lacks {key!r}")
+            return None
+        value = self.data[key]
+        if value is None and not required:
+            return None
+        if not isinstance(value, str):
+            raise self._bad(key, "a string")
         return value
-    return None
+
+    def strings(self, key: str) -> dict[str, str]:
+        """An object of strings (``hashes``); absent or null is empty."""
+        value = self.data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self._bad(key, "an object of strings")
+        return value
+
+    def flag_or(self, key: str, kind: type, wanted: str) -> object:
+        """A boolean, or a value of *kind* (``yanked``: a reason; ``core-metadata``: hashes)."""
+        value = self.data.get(key, False)
+        if value is None:
+            return False
+        if isinstance(value, (bool, kind)):
+            if isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
+                raise self._bad(key, wanted)
+            return value
+        raise self._bad(key, wanted)
+
+    def size(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self._bad(key, "a non-negative integer")
+        return value
 
 
-def _json_metadata(value: object) -> CoreMetadata:
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    return value is True
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _load_json(text: str) -> object:
+    depth = LIMITS.json_depth
+    if not _json_depth_ok(text, depth.value):
+        raise SimpleParseError(f"malformed PEP 691 JSON: nested deeper than {depth.describe()}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise SimpleParseError(f"malformed PEP 691 JSON: {exc}") from exc
 
 
 def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFile]:
-    """Files listed by a PEP 691 JSON page."""
-    try:
-        data = json.loads(text)
-        meta_version = str(data["meta"]["api-version"])
-        raw_files = data["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SimpleParseError(f"malformed PEP 691 JSON: {exc}") from exc
+    """Files listed by a PEP 691 JSON page, every field type-checked against the PEP's schema.
+
+    :raises SimpleParseError: not JSON, too deep, a field of the wrong type, or too many files.
+    """
+    page = _Fields(_load_json(text), "the page")
+    meta = _Fields(page.data.get("meta"), "the page's meta")
+    meta_version = meta.text("api-version", required=True) or ""
     if not meta_version.startswith("1."):
         raise SimpleParseError(f"unsupported simple API version {meta_version}")
+    raw_files = page.data.get("files")
+    if not isinstance(raw_files, list):
+        raise SimpleParseError(f"the page's files must be an array, not {_kind(raw_files)}")
+    _check_links(len(raw_files))
     wanted = canonicalize_name(name) if name else None
-    files: list[DistFile] = []
-    for raw in raw_files:
-        if not isinstance(raw, Mapping) or "filename" not in raw or "url" not in raw:
-            raise SimpleParseError("a file entry lacks filename or url")
-        filename = str(raw["filename"])
-        if _unwanted(filename, wanted):
-            continue
-        url, fragment_hashes = _hashes_from_fragment(urllib.parse.urljoin(page_url, str(raw["url"])))
-        metadata = raw.get("core-metadata", raw.get("dist-info-metadata", False))
-        size = raw.get("size")
-        files.append(
-            DistFile(
-                filename=filename,
-                url=url,
-                hashes=dict(raw.get("hashes") or fragment_hashes),
-                requires_python=raw.get("requires-python") or None,
-                yanked=_json_yanked(raw.get("yanked", False)),
-                core_metadata=_json_metadata(metadata),
-                size=size if isinstance(size, int) else None,
-            )
-        )
-    return files
+    return [
+        file
+        for at, raw in enumerate(raw_files)
+        if (file := _json_file(_Fields(raw, f"files[{at}]"), page_url, wanted)) is not None
+    ]
+
+
+def _json_file(entry: _Fields, page_url: str, wanted: str | None) -> DistFile | None:
+    filename = entry.text("filename", required=True) or ""
+    href = entry.text("url", required=True) or ""
+    if _unwanted(filename, wanted):
+        return None
+    url, fragment_hashes = _hashes_from_fragment(_join(page_url, href))
+    hashes = entry.strings("hashes")
+    yanked = entry.flag_or("yanked", str, "a boolean or a string")
+    key = "core-metadata" if "core-metadata" in entry.data else "dist-info-metadata"
+    metadata = entry.flag_or(key, dict, "a boolean or an object of strings")
+    return DistFile(
+        filename=filename,
+        url=url,
+        hashes=hashes or fragment_hashes,
+        requires_python=entry.text("requires-python") or None,
+        yanked=("" if yanked is True else yanked) if yanked is not False else None,  # type: ignore[arg-type]
+        core_metadata=dict(metadata) if isinstance(metadata, dict) else metadata is True,
+        size=entry.size("size"),
+    )
+
+
+def _join(page_url: str, href: str) -> str:
+    try:
+        return urllib.parse.urljoin(page_url, href)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket in the host
+        raise SimpleParseError(f"a file URL cannot be read: {exc}") from exc
+
+
+def _check_links(count: int) -> None:
+    limit = LIMITS.links_per_page
+    if count > limit.value:
+        raise SimpleParseError(f"it lists {count:,} files, over {limit.describe()}")
 
 
 def parse_page(
@@ -422,6 +596,6 @@ def merge_pages(name: str, pages: Iterable[ProjectPage]) -> ProjectPage:
     urls: list[str] = []
     for page in pages:
         urls.append(page.url)
-        for f in page.files:
+        for f in (*page.files, *page.variants_json):
             seen.setdefault(f.filename, f)
     return ProjectPage(name=canonicalize_name(name), url=" ".join(urls), files=tuple(seen.values()))

@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
 from ..index import PackageIndex
 from ..index.simple import DistFile, version_text
+from ..index.variants import VariantPick, pick_variant
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
 
@@ -118,14 +119,14 @@ class Finder:
         found = self._picks.get(key)
         if found is None:
             files = self.files(name).get(version, ())
-            found = self._select(name, files, pinned)
+            found = self._select(name, files, pinned, version)
             if isinstance(found, Miss) and found.reason > Reason.REQUIRES_PYTHON and self._has_sdist(name, files, pinned):
                 with self._lock:
                     self.sdist_instead.add((name, version))
             self._picks[key] = found
         return found
 
-    def _select(self, name: str, files: Sequence[DistFile], pinned: bool) -> DistFile | Miss:
+    def _select(self, name: str, files: Sequence[DistFile], pinned: bool, version: Version) -> DistFile | Miss:
         """The user's selection first (format control, hashes), then pip's rules."""
         chosen = self.selection
         sdist_ok = self.sdist_allowed(name) and chosen.sdists_allowed(name)
@@ -134,10 +135,10 @@ class Finder:
             if not files:
                 return Miss(Reason.NO_BINARY)
         if chosen.allowed_hashes(name) is None:
-            return self._pick(files, pinned, sdist_ok)
+            return self._pick(files, pinned, sdist_ok, (name, version))
         matching = [f for f in files if chosen.hash_matches(name, f.hashes) is not False]
-        picked = self._pick(matching, pinned, sdist_ok) if matching else Miss(Reason.HASH_MISMATCH)
-        if isinstance(picked, Miss) and not isinstance(self._pick(files, pinned, sdist_ok), Miss):
+        picked = self._pick(matching, pinned, sdist_ok, (name, version)) if matching else Miss(Reason.HASH_MISMATCH)
+        if isinstance(picked, Miss) and not isinstance(self._pick(files, pinned, sdist_ok, (name, version)), Miss):
             return Miss(Reason.HASH_MISMATCH)  # a file would install; its hash is not allowed
         return picked
 
@@ -165,14 +166,14 @@ class Finder:
         sdists = self.allow_sdists
         return sdists if isinstance(sdists, bool) else name in sdists
 
-    def _pick(self, files: Sequence[DistFile], pinned: bool, sdist_ok: bool) -> DistFile | Miss:
+    def _pick(self, files: Sequence[DistFile], pinned: bool, sdist_ok: bool, release: tuple[str, Version]) -> DistFile | Miss:
         usable = [f for f in files if f.yanked is None or pinned]
         if not usable:
             return Miss(Reason.YANKED)
         fitting = [f for f in usable if requires_python_ok(f.requires_python, self.target)]
         if not fitting:
             return Miss(Reason.REQUIRES_PYTHON)
-        best: tuple[int, DistFile] | None = None
+        compatible: list[tuple[int, DistFile]] = []
         here: Miss | None = None  # the nearest miss among wheels for this platform
         elsewhere: Miss | None = None
         sdist: DistFile | None = None
@@ -182,14 +183,16 @@ class Finder:
                 continue
             verdict, on_platform = self._verdict(f.tags)
             if isinstance(verdict, Compatible):
-                if best is None or verdict.rank < best[0]:
-                    best = (verdict.rank, f)
+                compatible.append((verdict.rank, f))
             elif on_platform:
                 here = Miss(verdict.reason, verdict.needs).nearer(here)
             else:
                 elsewhere = Miss(verdict.reason, verdict.needs).nearer(elsewhere)
-        if best is not None:
-            return best[1]
+        if compatible:
+            chosen = self._best(compatible, release)
+            if chosen is not None:
+                return chosen
+            here = Miss(Reason.VARIANT)
         if sdist is not None and sdist_ok:
             return sdist
         if here is not None:
@@ -198,6 +201,29 @@ class Finder:
             # none for this platform: it is the platform, or only the OS floor
             return elsewhere if elsewhere.reason == Reason.OS_TOO_OLD else Miss(Reason.PLATFORM)
         return Miss(Reason.SDIST_ONLY)
+
+    def _best(self, compatible: Sequence[tuple[int, DistFile]], release: tuple[str, Version]) -> DistFile | None:
+        """The best-ranked compatible wheel, as a variant-aware installer chooses when some are
+        PEP 825 variants (the index's variants.json read then, and only then)."""
+        if all(f.variant is None for _, f in compatible):
+            return min(compatible, key=lambda item: item[0])[1]
+        return self.variant_pick(compatible, release).file
+
+    def variant_pick(self, compatible: Sequence[tuple[int, DistFile]], release: tuple[str, Version]) -> VariantPick:
+        """What a variant-aware and a legacy installer take of one version's compatible wheels."""
+        meta = self.files.index.variants(*release)
+        return pick_variant(compatible, meta, self.target.properties)
+
+    def legacy_and_variants(self, name: str, version: Version) -> VariantPick | None:
+        """For a version with variant wheels here: both installers' choices; ``None`` without variants."""
+        compatible = [
+            (verdict.rank, f)
+            for f in self.files(name).get(version, ())
+            if f.is_wheel and isinstance(verdict := self._verdict(f.tags)[0], Compatible)
+        ]
+        if all(f.variant is None for _, f in compatible):
+            return None
+        return self.variant_pick(compatible, (name, version))
 
     def within(self, name: str, versions: RangeProtocol[Version]) -> tuple[Version, ...]:
         """The versions of *name* in a (hashable) range, newest first; remembered per range, as
