@@ -46,11 +46,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-#: Crashes found in code this change does not own (the pyproject and facts readers), kept
-#: as failing properties until their owners' schema checks land; then remove the mark.
-KNOWN_CRASH = pytest.mark.xfail(
-    reason="known crash outside the index parsers (see the examples): fixed by schema checks there", strict=False
-)
 PAGE_URL = "https://index.invalid/simple/demo/"
 SCRATCH = Path(tempfile.mkdtemp(prefix="wheelwise-fuzz-"))
 
@@ -252,7 +247,6 @@ toml_values = st.recursive(
 )
 
 
-@KNOWN_CRASH
 @FUZZ
 @given(key=st.sampled_from(["dependencies", "optional-dependencies", "dynamic", "name"]), value=toml_values,
        extras=st.lists(st.sampled_from(["gpu", "demo", ""]), max_size=2))
@@ -271,7 +265,9 @@ def test_pyproject_with_any_field(key: str, value: object, extras: list[str]) ->
     except WheelwiseError as exc:
         assert exc.exit_code == 2
         return
-    assert all(isinstance(r.name, str) for r in found)
+    assert all(isinstance(r.name, str) for r in found.requirements)
+    if key == "dependencies" and isinstance(value, str):
+        raise AssertionError("a string of dependencies was read as requirements")  # d, e, m, o
 
 
 FACTS = sorted((Path(__file__).parent / "data" / "facts").glob("*.json"))
@@ -299,7 +295,6 @@ def _diagnose_with(facts: Path, path: tuple[str, ...], value: object) -> None:
         assert exc.exit_code == 2
 
 
-@KNOWN_CRASH
 @FUZZ
 @given(which=st.integers(0, len(FACTS) - 1), pick=st.integers(0, 10_000), value=json_values)
 def test_facts_with_one_field_of_any_value(which: int, pick: int, value: object) -> None:
@@ -322,13 +317,11 @@ FACTS_CRASHES = [
 ]
 
 
-@KNOWN_CRASH
 @pytest.mark.parametrize(("name", "path", "value"), FACTS_CRASHES)
 def test_regression_facts_field(name: str, path: tuple[str, ...], value: object) -> None:
     _diagnose_with(Path(__file__).parent / "data" / "facts" / name, path, value)
 
 
-@KNOWN_CRASH
 @pytest.mark.parametrize("data", [b"\xff\xfe{", "{}".encode("utf-16")])
 def test_facts_file_not_utf8(data: bytes) -> None:
     path = SCRATCH / "facts.json"

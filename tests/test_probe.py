@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import glob
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -49,7 +50,9 @@ def test_probe_runs_under_python_3_8() -> None:
 def test_probe_on_this_interpreter() -> None:
     facts = collect(sys.executable)
     assert facts["interpreter"]["version"] == platform.python_version()
-    assert facts["interpreter"]["executable"] == sys.executable
+    # the probe reports the path it was started by, absolute and normalised (a venv's link kept)
+    assert facts["interpreter"]["executable"] == os.path.normpath(os.path.abspath(sys.executable))
+    assert os.path.samefile(facts["interpreter"]["executable"], sys.executable)
     assert facts["markers"]["python_version"] == "{}.{}".format(*sys.version_info[:2])
     names = {d["name"].lower() for d in facts["distributions"]}
     assert {"pytest", "packaging", "wheelwise"} <= names

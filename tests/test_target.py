@@ -87,12 +87,25 @@ def test_macos_release_is_the_darwin_kernel() -> None:
         ("linux-x86_64@14", "glibc version like 2.28"),
         ("windows-amd64@11", "takes no version"),
         ("macos-arm64@fourteen", "is not a version"),
+        # absurd versions would mean a billion platform tags: refused before any is made
+        ("macos-x86_64@999999999", "macOS 10.0-10.16 or 11-99"),
+        ("macos-arm64@10.17", "macOS 10.0-10.16 or 11-99"),
+        ("macos-arm64@14.999", "macOS 10.0-10.16 or 11-99"),
+        ("macos-arm64@-1", "macOS 10.0-10.16 or 11-99"),
+        ("linux-x86_64@2.99999999", "glibc 2.0-2.99"),
+        ("linux-aarch64@2.-3", "glibc 2.0-2.99"),
     ],
 )
 def test_bad_targets(text: str, fragment: str) -> None:
     with pytest.raises(BadInputError) as info:
         parse_target(text, (3, 12))
     assert fragment in f"{info.value.message} {info.value.hint}"
+
+
+def test_the_edges_of_the_sane_ranges_are_targets() -> None:
+    assert parse_target("macos-x86_64@10.16", (3, 12)).os_version == (10, 16)
+    assert parse_target("macos-arm64@99.99", (3, 12)).os_version == (99, 99)
+    assert "manylinux_2_99_x86_64" in parse_target("linux-x86_64@2.99", (3, 12)).platforms()
 
 
 def test_presets_and_labels() -> None:

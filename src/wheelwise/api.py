@@ -20,7 +20,7 @@ from .check import check as check_cells
 from .doctor import NewestRelease, Report, diagnose
 from .explain import Host, Match, host_context
 from .explain import explain as find_signatures
-from .facts import collect
+from .facts import collect, validate
 from .index import IndexSettings, PackageIndex, load_pip_settings
 from .index.repository import ProgressHook
 from .knowledge import load, load_constraints
@@ -129,11 +129,13 @@ def doctor(
     :param newest: what the index says of the newest framework releases
         (:func:`wheelwise.doctor.newest_releases`); without it the dated table speaks.
     """
-    return diagnose(facts if facts is not None else collect(python), load(), newest)
+    return diagnose(validate(facts, "facts") if facts is not None else collect(python), load(), newest)
 
 
 def explain(text: str, facts: Mapping[str, Any] | None = None) -> list[Match]:
     """The known errors in a pasted log *text*, each with cause, fix and sources; with *facts*
     (``wheelwise doctor --collect``), each says what that machine shows about its subjects."""
+    if facts is not None:
+        facts = validate(facts, "facts")
     matches = find_signatures(text, load().signatures, Host.from_facts(facts))
     return [dataclasses.replace(m, context=host_context(m.signature, facts)) for m in matches]

@@ -308,7 +308,7 @@ def _environment(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
 def _pip(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
     version = facts.pip_version
     if version is None:
-        yield Finding("pip", "pip", Status.WARN, "pip is not installed in this interpreter", fix=("python -m ensurepip --upgrade",))
+        yield _no_pip(facts)
         return
     need = next((p for p in knowledge.pip_needs if p.os == facts.os_name), None)
     if need is not None and version < need.pip:
@@ -325,6 +325,22 @@ def _pip(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:
         tags = facts.get("tags") or {}
         first = (tags.get("first") or ["?"])[0]
         yield Finding("pip", "pip", Status.OK, f"pip {version}; first wheel tag {first} of {tags.get('count', '?')}")
+
+
+def _no_pip(facts: HostFacts) -> Finding:
+    """pip is absent: by design in a venv uv made, else a fix that works on this Python."""
+    python = facts.get("interpreter", "executable") or "python"
+    uv = f"uv pip install --python {python} PACKAGE"
+    if facts.get("environment", "venv_creator") == "uv":
+        return Finding("pip", "pip", Status.INFO, "no pip in this venv: uv made it, and uv installs into it without pip",
+                       details=("install packages with uv; add pip only for tools that need it",),
+                       fix=(uv, f"uv pip install --python {python} pip"))
+    if facts.get("environment", "ensurepip") is False:
+        # Debian and Ubuntu ship ensurepip and its pip wheel apart, in python3-venv
+        return Finding("pip", "pip", Status.WARN, "pip is not installed, and this Python has no ensurepip to install it",
+                       details=("a distribution's Python ships ensurepip apart (Debian/Ubuntu: the python3-venv package)",),
+                       fix=(uv, f"or install your distribution's python3-venv package, then: {python} -m ensurepip --upgrade"))
+    return Finding("pip", "pip", Status.WARN, "pip is not installed in this interpreter", fix=(f"{python} -m ensurepip --upgrade",))
 
 
 def _extensions(facts: HostFacts, knowledge: Knowledge) -> Iterator[Finding]:

@@ -7,9 +7,11 @@ the CLI renders it.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
 
 from .compat import Compatible, requires_python_ok, wheel_verdict
 from .errors import BadInputError
@@ -75,11 +77,15 @@ def summarize(index: PackageIndex, requirement: str) -> ProjectSummary:
     def usable(f: DistFile) -> bool:
         return f.yanked is None or str(f.version) in pinned
 
-    candidates = [v for v in req.specifier.filter(versions) if any(usable(f) for f in page.files if f.version == v)]
-    if not candidates:
+    # files grouped by version once: asking the whole page per version was quadratic
+    # (a page of 100,000 files took 20 minutes)
+    by_version: dict[Version, list[DistFile]] = defaultdict(list)
+    for f in page.files:
+        by_version[f.version].append(f)
+    chosen = next((v for v in req.specifier.filter(versions) if any(usable(f) for f in by_version[v])), None)
+    if chosen is None:
         return ProjectSummary(page.name, requirement, tuple(map(str, versions)), None, ())
-    chosen = candidates[0]
-    files = tuple(f for f in page.files if f.version == chosen)
+    files = tuple(by_version[chosen])
     # Wheels first: their metadata is authoritative; an sdist's may be dynamic.
     best = sorted(files, key=lambda f: (not f.is_wheel, not f.core_metadata))[0]
     fetched = index.metadata(best)

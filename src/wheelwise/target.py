@@ -19,16 +19,12 @@ mapped to ours and remembered as typed (:attr:`Target.spelled`).
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
-from pathlib import Path
+from typing import Any
 
-import packaging
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 
 from .errors import BadInputError
@@ -42,7 +38,9 @@ __all__ = [
     "SUPPORTED_PYTHONS",
     "UV_TRIPLES",
     "Target",
+    "check_os_version",
     "host_target",
+    "host_target_from",
     "parse_python",
     "parse_pythons",
     "parse_target",
@@ -445,6 +443,8 @@ def parse_target(text: str, python: tuple[int, int], free_threaded: bool = False
     base, *props = text.strip().split("+")
     name, os_version, spelled = _resolve(base, text)
     preset = PRESETS.get(name) or MUSL_PRESETS[name]
+    if os_version is not None:
+        check_os_version("musl" if preset.libc == "musl" else preset.os, os_version, text)
     properties = parse_properties(props, os=preset.os, arch=preset.arch)
     return Target(name=name, os=preset.os, arch=preset.arch, os_version=os_version, python=python,
                   libc=preset.libc, free_threaded=free_threaded, properties=properties, spelled=spelled)
@@ -455,47 +455,80 @@ def with_properties(target: Target, parts: Iterable[str]) -> Target:
     given = parse_properties(parts, os=target.os, arch=target.arch)
     merged = {f.name: getattr(given, f.name) or getattr(target.properties, f.name) for f in dataclasses.fields(Properties)}
     return dataclasses.replace(target, properties=Properties(**merged))
-_HOST_PROBE = """
-import json, sys
-from packaging import markers, tags
-print(json.dumps({"tags": [str(t) for t in tags.sys_tags()], "markers": markers.default_environment()}))
-"""
+
+def check_os_version(os_name: str, version: tuple[int, int], text: str) -> None:
+    """Refuse an OS version no target can have (``BadInputError``, exit 2).
+
+    Every platform tag follows from the version down to the oldest, so an absurd
+    version (macOS 999999999) would mean a billion tags.  macOS is 10.0-10.16, then
+    11 onwards (one major a year: macOS 26 in 2025); glibc is 2.x; musl 1.x.
+    """
+    major, minor = version
+    if os_name == "macos":
+        sane = (major == 10 and 0 <= minor <= 16) or (11 <= major <= 99 and 0 <= minor <= 99)
+        span = "macOS 10.0-10.16 or 11-99"
+    elif os_name == "musl":
+        sane = major == 1 and 0 <= minor <= 99
+        span = "musl 1.0-1.99"
+    else:
+        sane = major == 2 and 0 <= minor <= 99
+        span = "glibc 2.0-2.99"
+    if not sane:
+        raise BadInputError(f"{text!r}: the version is outside what a target can name ({span})",
+                            hint="e.g. macos-arm64@14 or linux-x86_64@2.28")
 
 
 def host_target(python: str | None = None) -> Target:
     """The target of a real interpreter: its own tags and marker environment, and the
     properties of this machine (:func:`wheelwise.properties.detect`).
 
-    The interpreter runs ``packaging`` from wheelwise's own environment
-    (packaging is pure Python and supports 3.8+), so nothing needs to be
-    installed in it.
+    They are read by the host probe, run isolated by that interpreter (see
+    :func:`wheelwise.facts.collect`): standard library only, so any CPython from
+    3.6 on answers, and nothing of its environment runs.
 
     :param python: path of the interpreter; this one when ``None``.
     """
-    exe = python or sys.executable
-    env = {**os.environ, "PYTHONPATH": str(Path(packaging.__file__).parent.parent)}
-    try:
-        proc = subprocess.run([exe, "-c", _HOST_PROBE], capture_output=True, text=True, env=env, timeout=60)
-    except OSError as exc:
-        raise BadInputError(f"cannot run {exe}: {exc.strerror}", hint="give the path of a Python interpreter") from exc
-    if proc.returncode != 0:
-        raise BadInputError(f"{exe} could not report its wheel tags: {proc.stderr.strip()[-300:]}")
-    data = json.loads(proc.stdout)
-    markers = data["markers"]
+    from .facts import collect  # facts names targets; the probe is run only here
+
+    return host_target_from(collect(python or sys.executable, light=True, target=True, accelerators=False))
+
+
+def host_target_from(facts: Mapping[str, Any]) -> Target:
+    """The target of the interpreter described by probe *facts* collected with ``target=True``."""
+    tags, markers = _probe_tags_and_markers(facts)
     system = {"Darwin": "macos", "Linux": "linux", "Windows": "windows"}.get(markers["platform_system"], markers["platform_system"].lower())
-    version = tuple(int(p) for p in markers["python_version"].split("."))
-    platforms = list(dict.fromkeys(t.rsplit("-", 1)[1] for t in data["tags"] if not t.endswith("-any")))
-    first_abi = data["tags"][0].split("-")[1] if data["tags"] else ""
+    try:
+        major, minor = (int(p) for p in markers["python_version"].split(".")[:2])
+    except ValueError as exc:
+        raise BadInputError(f"the probe reported Python {markers['python_version']!r}") from exc
+    platforms = list(dict.fromkeys(t.rsplit("-", 1)[1] for t in tags if not t.endswith("-any")))
+    first_abi = tags[0].split("-")[1] if tags else ""
     return Target(
         name="host",
         os=system,
         arch=markers["platform_machine"].lower(),
         os_version=None,
-        python=(version[0], version[1]),
-        host_tags=tuple(data["tags"]),
+        python=(major, minor),
+        host_tags=tuple(tags),
         host_markers=markers,
         host_platforms=tuple(platforms),
         libc="musl" if any(p.startswith("musllinux_") for p in platforms) else "glibc",
         free_threaded=first_abi.startswith("cp") and first_abi.endswith("t"),
         properties=detect(),
     )
+
+
+def _probe_tags_and_markers(facts: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    interpreter = facts.get("interpreter")
+    who = str(interpreter.get("executable")) if isinstance(interpreter, Mapping) else "the interpreter"
+    tags = facts.get("tags")
+    every = tags.get("all") if isinstance(tags, Mapping) else None
+    if not isinstance(every, list) or not every or not all(isinstance(t, str) and t.count("-") == 2 for t in every):
+        errors = facts.get("errors")
+        reasons = "; ".join(str(e.get("reason")) for e in errors if isinstance(e, Mapping)) if isinstance(errors, list) else ""
+        raise BadInputError(f"{who} did not report its wheel tags" + (f": {reasons}" if reasons else ""))
+    markers = facts.get("markers")
+    if not isinstance(markers, Mapping) or not all(isinstance(v, str) for v in markers.values()) \
+            or not {"platform_system", "python_version", "platform_machine"} <= set(markers):
+        raise BadInputError(f"{who} did not report its marker environment")
+    return list(every), {str(k): str(v) for k, v in markers.items()}

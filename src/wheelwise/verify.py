@@ -1,13 +1,19 @@
 """Verification: proof, measured inside an environment, that its accelerator is used.
 
 :func:`run_verify` runs ``probes/verify.py`` with the environment's own
-interpreter and returns its document; :func:`judge` says whether an expected
+interpreter and returns its document.  Unlike the host probe it must import
+the frameworks, so it runs the environment's code (its ``.pth`` files and
+``sitecustomize`` too): it is meant for an environment the user trusts.  It
+runs without the user's site-packages (``-s``) and without ``PYTHON*``
+variables (``-E``, and none passed on), so only the environment itself is
+measured; :func:`judge` says whether an expected
 accelerator was found *and* used (the placement test ran there).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,7 +22,7 @@ from .errors import BadInputError
 from .facts import venv_python
 from .probes import script
 
-__all__ = ["ACCELERATOR_NAMES", "judge", "python_of_venv", "run_verify"]
+__all__ = ["ACCELERATOR_NAMES", "ENVIRONMENT_ONLY", "judge", "python_of_venv", "run_verify"]
 
 #: what --expect accepts, and the device kinds the probe reports for each
 ACCELERATOR_NAMES: Mapping[str, tuple[str, ...]] = {
@@ -28,6 +34,10 @@ ACCELERATOR_NAMES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: The environment's own site-packages, not the user's (``-s``), and no ``PYTHON*`` variable (``-E``).
+ENVIRONMENT_ONLY = ("-s", "-E")
+
+
 def python_of_venv(venv: str) -> str:
     python = venv_python(venv)
     if python.exists():
@@ -36,11 +46,12 @@ def python_of_venv(venv: str) -> str:
 
 
 def run_verify(python: str, frameworks: Sequence[str] = (), *, size: int = 1024, runs: int = 5, timeout: float = 600) -> dict[str, Any]:
-    argv = [python, str(script("verify")), "--size", str(size), "--runs", str(runs)]
+    argv = [python, *ENVIRONMENT_ONLY, str(script("verify")), "--size", str(size), "--runs", str(runs)]
     for name in frameworks:
         argv += ["--framework", name]
+    env = {key: value for key, value in os.environ.items() if not key.upper().startswith("PYTHON")}
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     except FileNotFoundError as exc:
         raise BadInputError(f"no interpreter at {python}", hint="give --python the path of a Python executable") from exc
     except subprocess.TimeoutExpired as exc:

@@ -259,6 +259,12 @@ class IndexServer:
                     status, body, headers = int(fault.arg), b"injected failure", {}  # type: ignore[arg-type]
                 elif fault and fault.kind == "body":
                     status, body, headers = 200, fault.arg, {}  # type: ignore[assignment]
+                truncated = fault is not None and fault.kind == "truncate"
+                sent = 0 if self.command == "HEAD" else len(body) // 2 if truncated else len(body)
+                # logged before the reply goes out: a client that has read the reply
+                # always finds its request in the log (logging after the write raced it)
+                with server._lock:
+                    server.log.append(Logged(self.command, self.path, self.headers.get("Range"), status, sent))
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -266,17 +272,11 @@ class IndexServer:
                     self.send_header(key, value)
                 self.end_headers()
                 if self.command == "HEAD":
-                    sent = 0
-                elif fault and fault.kind == "truncate":
-                    self.wfile.write(body[: len(body) // 2])
+                    return
+                self.wfile.write(body[:sent])
+                if truncated:
                     self.wfile.flush()
                     self.close_connection = True
-                    sent = len(body) // 2
-                else:
-                    self.wfile.write(body)
-                    sent = len(body)
-                with server._lock:
-                    server.log.append(Logged(self.command, self.path, self.headers.get("Range"), status, sent))
 
             def do_GET(self) -> None:  # noqa: N802
                 fault = server._take_raw(self.path)

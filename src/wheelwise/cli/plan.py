@@ -14,7 +14,7 @@ from ..facts import HostFacts, collect
 from ..index import PackageIndex
 from ..knowledge import ACCELERATORS, FRAMEWORKS, load
 from ..plan import Plan, candidate_stacks, choose_accelerator, make_plan
-from ..target import Target, host_target, parse_python, parse_target
+from ..target import Target, host_target_from, parse_python, parse_target
 from .cache import open_cache
 from .options import add_index_options, index_settings
 from .progress import progress
@@ -48,8 +48,8 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
 def build_plan(args: argparse.Namespace, target_name: str = "host", python_version: str | None = None) -> tuple[Plan, HostFacts | None]:
     facts: HostFacts | None = None
     if target_name == "host":
-        facts = HostFacts(collect(args.python, light=True))
-        target: Target = host_target(str(facts.get("interpreter", "executable")))
+        facts = HostFacts(collect(args.python, light=True, target=True))
+        target: Target = host_target_from(facts.data)
         platform = facts.platform
         accelerators = facts.data.get("accelerators") or {}
     else:
