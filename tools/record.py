@@ -73,8 +73,9 @@ def trim_metadata(raw: bytes) -> bytes:
 
 def trimmed_sdist(index: PackageIndex, file: DistFile, pkg_info: bytes) -> bytes:
     """The sdist's member names with empty contents, and its real (trimmed) PKG-INFO."""
-    with index.fetcher._client.stream("GET", file.url) as response:  # noqa: SLF001 - a dev tool
-        data = response.read()
+    spool = io.BytesIO()
+    index.fetcher.download(file.url, spool, limit=1 << 30)
+    data = spool.getvalue()
     names: list[str] = []
     if file.filename.endswith(".zip"):
         import zipfile

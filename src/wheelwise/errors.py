@@ -14,6 +14,7 @@ __all__ = [
     "HashMismatchError",
     "IndexFetchError",
     "KnowledgeError",
+    "LimitExceededError",
     "MetadataError",
     "OfflineMissError",
     "WheelwiseError",
@@ -93,6 +94,25 @@ class IndexFetchError(WheelwiseError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "url": self.url, "status": self.status}
+
+
+class LimitExceededError(IndexFetchError):
+    """Something an index sent went past one of wheelwise's bounds (exit 3).
+
+    :param bound: the bound's name in :class:`wheelwise.index.client.Limits`
+        (``page_bytes``, ``range``, ``download``, ``redirects``, ``deadline``).
+    """
+
+    reference = "limit-exceeded"
+
+    def __init__(
+        self, message: str, *, url: str, bound: str, status: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, url=url, status=status, hint=hint)
+        self.bound = bound
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "bound": self.bound}
 
 
 class HashMismatchError(IndexFetchError):

@@ -163,21 +163,41 @@ def _sha256(index: PackageIndex, file: DistFile, limit: int) -> tuple[str, int]:
         except OSError as exc:
             raise LockError(f"cannot read {path} to hash it: {exc.strerror}", url=file.url) from exc
         return digest.hexdigest(), size
-    size = index.fetcher.download(file.url, cast(BinaryIO, _HashSink(digest)), limit=limit, kind="hash")
-    return digest.hexdigest(), size
+    sink = _HashSink()
+    size = index.fetcher.download(file.url, cast(BinaryIO, sink), limit=limit, kind="hash")
+    return sink.digest.hexdigest(), size
 
 
 class _HashSink(io.RawIOBase):
-    """A write-only file that hashes what it is given."""
+    """A write-only file that hashes what it is given; rewound to its start (the client does
+    that before it retries a download), it hashes from the beginning again."""
 
-    def __init__(self, digest: hashlib._Hash) -> None:
-        self.digest = digest
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
 
     def writable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.size
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation("a hash can only start again from the beginning")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        return 0
+
+    def truncate(self, size: int | None = None) -> int:
+        return self.size
+
     def write(self, data: Any) -> int:
         self.digest.update(data)
+        self.size += len(data)
         return len(data)
 
 

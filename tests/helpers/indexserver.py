@@ -10,6 +10,7 @@ Layout: ``/simple/<name>/``, ``/files/<filename>``, ``/files/<filename>.metadata
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -65,7 +66,9 @@ class Fault:
 
     kinds: ``slow`` (sleep *arg* seconds), ``status`` (answer *arg*),
     ``truncate`` (announce the full length, send half, close), ``body``
-    (answer 200 with *arg* as body), ``ignore-range`` (answer 200 to ranges).
+    (answer 200 with *arg* as body), ``ignore-range`` (answer 200 to ranges),
+    ``raw`` (*arg* is called with the request handler and writes the whole
+    reply itself: hangs, drips, redirects, odd headers).
     *times* limits how often it fires (``None``: always).
     """
 
@@ -124,6 +127,12 @@ class IndexServer:
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.page_etags = True
+        #: when set, every request must carry these Basic credentials (or this query
+        #: string, for ``"?..."``) or gets 401
+        self.basic_auth: tuple[str, str] | None = None
+        self.query_token: str | None = None
+        #: Authorization headers seen, to check what the client sent
+        self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -217,9 +226,20 @@ class IndexServer:
 
     # -- HTTP -------------------------------------------------------------
 
+    def _take_raw(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.kind == "raw" and re.search(fault.pattern, path) and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                if fault.kind == "raw":
+                    continue
                 if re.search(fault.pattern, path) and (fault.times is None or fault.times > 0):
                     if fault.times is not None:
                         fault.times -= 1
@@ -263,6 +283,14 @@ class IndexServer:
                     self.close_connection = True
 
             def do_GET(self) -> None:  # noqa: N802
+                fault = server._take_raw(self.path)
+                if fault is not None:
+                    with server._lock:
+                        server.log.append(Logged(self.command, self.path, self.headers.get("Range"), 0, 0))
+                    fault.arg(self)  # type: ignore[operator]
+                    return None
+                if not self._authorized():
+                    return self._send(401, b"who are you?", headers={"WWW-Authenticate": 'Basic realm="index"'})
                 path = self.path.split("?")[0]
                 if path.startswith("/simple/"):
                     return self._page(path)
@@ -271,6 +299,17 @@ class IndexServer:
                 self._send(404, b"not found")
 
             do_HEAD = do_GET  # noqa: N815
+
+            def _authorized(self) -> bool:
+                sent = self.headers.get("Authorization")
+                with server._lock:
+                    server.authorizations.append(sent)
+                if server.query_token is not None and server.query_token not in self.path.partition("?")[2].split("&"):
+                    return False
+                if server.basic_auth is None:
+                    return True
+                user, password = server.basic_auth
+                return sent == "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
             def _page(self, path: str) -> None:
                 name = path[len("/simple/") :].strip("/")

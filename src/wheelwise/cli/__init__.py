@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import WheelwiseError
+from ..index.client import abort_all
 from . import cache, check, completion, config, doctor, explain, install, plan, show, verify
 from .output import add_common_options, wants_json
 from .render import configure, error_document, print_error, print_json
@@ -56,16 +59,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigint(signum: int, frame: object) -> None:
+    # Shut down every fetch first: worker threads stuck in a read then end at once, so
+    # nothing that waits for them (a thread pool's exit) holds Ctrl-C up.
+    abort_all()
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(_ARGV)
     configure(color=args.color, quiet=args.quiet, verbose=args.verbose)
+    ours = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if ours:
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        return _run(args)
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except WheelwiseError as exc:
         print_error(exc)
-        if wants_json(_ARGV):
+        if wants_json(_ARGV or ()):
             print_json(error_document(exc))
         return exc.exit_code
     except BrokenPipeError:

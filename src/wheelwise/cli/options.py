@@ -23,6 +23,12 @@ def add_index_options(parser: argparse.ArgumentParser) -> None:
         "-f", "--find-links", metavar="PATH", action="append", default=[], help="a folder or page of files"
     )
     group.add_argument("--no-index", action="store_true", default=None, help="use find-links only")
+    group.add_argument(
+        "--keyring-provider",
+        choices=("auto", "disabled", "import", "subprocess"),
+        default=None,
+        help="where to ask for index credentials after a 401, as pip (default: pip's setting, else auto)",
+    )
     group.add_argument("--offline", action="store_true", help="answer from the cache only")
     group.add_argument("--refresh", action="store_true", help="revalidate every cached page now")
 
@@ -34,6 +40,7 @@ def index_settings(args: argparse.Namespace, base: IndexSettings | None = None) 
         extra_index_urls=args.extra_index_url,
         find_links=args.find_links,
         no_index=args.no_index,
+        keyring_provider=getattr(args, "keyring_provider", None),
     )
 
 

@@ -6,6 +6,10 @@ ends as an error naming the URL and the bound (``Limit.describe``), never as a
 partial answer.  The values leave real distributions a wide margin (the largest
 real METADATA, with a long README, is about 1 MiB; tensorflow's wheels have about
 20,000 members; the largest project pages list tens of thousands of files).
+
+The network's bounds (page bytes after decoding, range replies, redirects, the
+per-request deadline; ``WHEELWISE_*`` overrides) are the client's, in
+:class:`wheelwise.index.client.NetworkLimits`.
 """
 
 from __future__ import annotations

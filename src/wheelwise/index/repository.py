@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import os
@@ -25,6 +26,7 @@ from packaging.version import Version
 
 from ..cache import Cache, CachedPage
 from ..errors import HashMismatchError, IndexFetchError, OfflineMissError, WheelwiseError
+from .auth import Credentials
 from .client import Fetcher
 from .metadata import FetchedMetadata, fetch_metadata
 from .settings import IndexSettings
@@ -38,7 +40,7 @@ from .simple import (
     parse_html,
     parse_page,
 )
-from .urls import is_file_url, origin, redact, url_to_path
+from .urls import is_file_url, origin, project_url, redact, url_to_path
 from .variants import MAX_VARIANTS_JSON_BYTES, VariantsJson, parse_variants_json
 
 __all__ = ["PackageIndex"]
@@ -88,7 +90,13 @@ class PackageIndex:
         self.settings = settings
         self.cache = cache if cache is not None else Cache(None)
         self.fetcher = fetcher or Fetcher(
-            timeout=settings.timeout, cert=settings.cert, trusted_hosts=settings.trusted_hosts
+            timeout=settings.timeout,
+            retries=settings.retries,
+            cert=settings.cert,
+            client_cert=settings.client_cert,
+            trusted_hosts=settings.trusted_hosts,
+            proxy=settings.proxy,
+            credentials=Credentials(keyring_provider=settings.keyring_provider),
         )
         self.offline = offline
         self.refresh = refresh
@@ -103,15 +111,19 @@ class PackageIndex:
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the pool and the client; *abort* (Ctrl-C, an error) does not wait for
+        fetches under way: their sockets are shut down and their results dropped."""
+        if abort:
+            self.fetcher.abort()
+        self._pool.shutdown(wait=not abort, cancel_futures=True)
         self.fetcher.close()
 
     def __enter__(self) -> PackageIndex:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
     # -- single flight ----------------------------------------------------
 
@@ -196,8 +208,10 @@ class PackageIndex:
     # -- pages ------------------------------------------------------------
 
     def index_urls(self) -> list[str]:
+        """The indexes to ask, without credentials (the client adds them per request)."""
         if self._index_urls is None:
-            self._index_urls = self.settings.index_urls()
+            register = self.fetcher.credentials.register
+            self._index_urls = [register(url) for url in self.settings.index_urls()]
         return self._index_urls
 
     def project(self, name: str) -> ProjectPage:
@@ -215,7 +229,7 @@ class PackageIndex:
 
     def _project(self, name: str) -> ProjectPage:
         urls = self.index_urls()
-        pages = [self._index_page(url.rstrip("/") + f"/{name}/", name) for url in urls]
+        pages = [self._index_page(project_url(url, name), name) for url in urls]
         with self._lock:
             for url, page in reversed(list(zip(urls, pages, strict=True))):  # the first listing wins, as in merge_pages
                 self._listed_by.update(dict.fromkeys((f.filename for f in page.files), url))
@@ -232,7 +246,7 @@ class PackageIndex:
             response = self.fetcher.get(url, ok=(200, 404))
             if response.status == 404:
                 return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
-            return self._parse(url, response.content.decode("utf-8", "replace"), "text/html", name)
+            return self._parse(url, response.text(), "text/html", name)
         cached = self.cache.get_page(url)
         stored = None if cached is None else self._from_cache(cached, name)
         if stored is None:  # a row that does not parse is a miss
@@ -265,10 +279,7 @@ class PackageIndex:
         if response.status in (404, 410):
             self.cache.put_page(CachedPage(url, time.time(), 404, None, None, ""))
             return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
-        charset = "utf-8"
-        if "charset=" in response.content_type:
-            charset = response.content_type.split("charset=", 1)[1].split(";")[0].strip() or "utf-8"
-        page = self._parse(response.url, response.content.decode(charset, "replace"), response.content_type, name)
+        page = self._parse(response.url, response.text(), response.content_type, name)
         self.cache.put_page(
             CachedPage(
                 url, time.time(), 200, response.headers.get("etag"), response.headers.get("last-modified"), page.to_json()
@@ -278,13 +289,30 @@ class PackageIndex:
 
     def _parse(self, url: str, text: str, content_type: str, name: str) -> ProjectPage:
         try:
-            return parse_page(text, content_type, url, name)
+            page = parse_page(text, content_type, url, name)
         except SimpleParseError as exc:
             raise IndexFetchError(
                 f"{redact(url)} is not a valid project page: {exc}",
                 url=redact(url),
                 hint="the index or a proxy answered with something else; check the index URL",
             ) from exc
+        return dataclasses.replace(page, files=tuple(self._safe_links(url, page.files)))
+
+    def _safe_links(self, page_url: str, files: Iterable[DistFile]) -> Iterable[DistFile]:
+        """The links of a page that wheelwise may follow, without credentials.
+
+        A ``file:`` link is followed only from a page that is itself local (a
+        ``file:`` index, a find-links folder or file): a remote page must not make
+        wheelwise read this machine's files.  Userinfo and an index URL's query are
+        taken off (the client puts them back per request), so that cached pages
+        hold no secret.
+        """
+        local = is_file_url(page_url)
+        for file in files:
+            if is_file_url(file.url) and not local:
+                continue
+            public = self.fetcher.public_url(file.url)
+            yield file if public == file.url else dataclasses.replace(file, url=public)
 
     @staticmethod
     def _from_cache(cached: CachedPage, name: str) -> ProjectPage | None:
@@ -309,6 +337,7 @@ class PackageIndex:
 
     def _find_links_location(self, location: str) -> list[DistFile]:
         """Files of one ``--find-links`` place: a folder of files, or an HTML page of links."""
+        location = self.fetcher.credentials.register(location)
         if is_file_url(location):
             path = url_to_path(location)
             if path.is_dir():
@@ -321,9 +350,10 @@ class PackageIndex:
                 return []  # pip warns and carries on; so do we
         response = self.fetcher.get(location)
         try:
-            return parse_html(response.content.decode("utf-8", "replace"), response.url)
+            files = parse_html(response.text(), response.url)
         except SimpleParseError as exc:
             raise IndexFetchError(f"find-links page {redact(location)} is malformed: {exc}", url=redact(location)) from exc
+        return list(self._safe_links(response.url, files))
 
     # -- metadata ---------------------------------------------------------
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..selection import Selection
+from .auth import KEYRING_PROVIDERS
 from .urls import redact, to_url
 
 __all__ = [
@@ -40,6 +41,9 @@ __all__ = [
 #: Sections pip reads for ``pip install``, lowest priority first.
 _SECTIONS = ("global", "install")
 _MULTI = {"extra-index-url", "find-links", "trusted-host"}
+#: pip's option names that are one setting (``--timeout`` is also ``--default-timeout``,
+#: hence ``PIP_DEFAULT_TIMEOUT``): whichever is set last wins, as in pip.
+_ALIASES = {"default-timeout": "timeout"}
 _TRUE = {"1", "y", "yes", "t", "true", "on"}  # pip's strtobool
 _FALSE = {"0", "n", "no", "f", "false", "off", ""}
 
@@ -58,8 +62,12 @@ class IndexSettings:
     find_links: tuple[str, ...] = ()
     no_index: bool = False
     cert: str | None = None
+    client_cert: str | None = None
     trusted_hosts: tuple[str, ...] = ()
     timeout: float = 15.0
+    retries: int = 5
+    proxy: str | None = None
+    keyring_provider: str = "auto"
     origins: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def override(
@@ -69,9 +77,12 @@ class IndexSettings:
         extra_index_urls: Sequence[str] = (),
         find_links: Sequence[str] = (),
         no_index: bool | None = None,
+        keyring_provider: str | None = None,
     ) -> IndexSettings:
         """Apply command-line flags: ``--index-url`` replaces, the lists add up."""
         origins = dict(self.origins)
+        if keyring_provider is not None:
+            origins["keyring-provider"] = "command line"
         for key, given in (
             ("index-url", index_url),
             ("extra-index-url", extra_index_urls),
@@ -85,6 +96,7 @@ class IndexSettings:
             extra_index_urls=self.extra_index_urls + tuple(to_url(u) for u in extra_index_urls),
             find_links=self.find_links + tuple(to_url(u) for u in find_links),
             no_index=self.no_index if no_index is None else no_index,
+            keyring_provider=keyring_provider or self.keyring_provider,
             origins=origins,
         )
 
@@ -102,6 +114,10 @@ class IndexSettings:
             "extra_index_urls": [redact(u) for u in self.extra_index_urls],
             "find_links": [redact(u) for u in self.find_links],
             "no_index": self.no_index,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "keyring_provider": self.keyring_provider,
+            "proxy": redact(self.proxy) if self.proxy else None,
             "origins": dict(self.origins),
         }
 
@@ -154,6 +170,7 @@ def _read_file(path: Path, values: dict[str, str], origins: dict[str, str]) -> N
         if parser.has_section(section):
             for key, value in parser.items(section):
                 name = key.lstrip("-").replace("_", "-")
+                name = _ALIASES.get(name, name)
                 values[name] = value
                 origins[name] = f"{path} [{section}]"
 
@@ -187,6 +204,7 @@ def load_pip_settings(
     for key, value in env.items():
         if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
             name = key[4:].lower().replace("_", "-")
+            name = _ALIASES.get(name, name)
             values[name] = value
             origins[name] = key
 
@@ -196,12 +214,14 @@ def load_pip_settings(
     def urls(name: str) -> tuple[str, ...]:
         return tuple(to_url(u, base_dir=base_dir) for u in many(name))
 
-    timeout_raw = values.get("timeout", values.get("default-timeout", "15"))
-    try:
-        timeout = float(timeout_raw)
-    except ValueError as exc:
-        origin = origins.get("timeout", origins.get("default-timeout"))
-        raise ConfigError(f"timeout must be a number of seconds, not {timeout_raw!r}", source=origin) from exc
+    timeout = _number(values, origins, ("timeout",), 15.0, "a number of seconds")
+    retries = int(_number(values, origins, ("retries",), 5, "a whole number of attempts", whole=True))
+    keyring_provider = values.get("keyring-provider", "auto").strip().lower() or "auto"
+    if keyring_provider not in KEYRING_PROVIDERS:
+        raise ConfigError(
+            f"keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, not {keyring_provider!r}",
+            source=origins.get("keyring-provider"),
+        )
     index_url = values.get("index-url")
     return IndexSettings(
         index_url=to_url(index_url, base_dir=base_dir) if index_url else None,
@@ -211,10 +231,37 @@ def load_pip_settings(
         if "no-index" in values
         else False,
         cert=values.get("cert") or None,
+        client_cert=values.get("client-cert") or None,
         trusted_hosts=many("trusted-host"),
         timeout=timeout,
+        retries=retries,
+        proxy=values.get("proxy") or None,
+        keyring_provider=keyring_provider,
         origins=origins,
     )
+
+
+def _number(
+    values: Mapping[str, str],
+    origins: Mapping[str, str],
+    names: tuple[str, ...],
+    default: float,
+    what: str,
+    *,
+    whole: bool = False,
+) -> float:
+    """The first of *names* that is set, as a non-negative number (pip's ``timeout``, ``retries``)."""
+    name = next((n for n in names if n in values), None)
+    if name is None:
+        return default
+    raw = values[name].strip()
+    try:
+        value = float(int(raw)) if whole else float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value != value:  # negative, or NaN
+        raise ConfigError(f"{name} must be {what}, not {raw!r}", source=origins.get(name))
+    return value
 
 
 _PROBE = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
@@ -402,6 +449,10 @@ def honoured_settings(index: IndexSettings, choices: PipChoices) -> list[Setting
         row("trusted-host", " ".join(index.trusted_hosts)),
         Setting("timeout", f"{index.timeout:g}",
                 origins.get("timeout", origins.get("default-timeout", "default"))),
+        row("retries", str(index.retries)),
+        row("client-cert", index.client_cert or ""),
+        row("proxy", redact(index.proxy) if index.proxy else ""),
+        row("keyring-provider", index.keyring_provider),
     ]
     chosen = {s.name for s in choices.settings}
     rows += [redacted(s) for s in choices.settings]

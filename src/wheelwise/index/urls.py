@@ -1,4 +1,11 @@
-"""URL helpers shared by the index modules: redaction and local paths."""
+"""URL helpers shared by the index modules: redaction, credentials and local paths.
+
+Secrets travel in two places of a URL: the userinfo (``https://user:pass@host``,
+or a lone token ``https://TOKEN@host``) and the query string (``?token=...``,
+signed URLs' ``X-Amz-Signature=...``).  :func:`redact` hides both for display;
+:func:`strip_userinfo` and :func:`split_query` take them out so that what is
+cached or written never holds them (the client puts them back per request).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,70 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-__all__ = ["is_file_url", "origin", "path_to_url", "public_url", "redact", "to_url", "url_to_path"]
+__all__ = [
+    "is_file_url",
+    "is_http_url",
+    "origin",
+    "path_to_url",
+    "project_url",
+    "public_url",
+    "redact",
+    "strip_userinfo",
+    "to_url",
+    "url_to_path",
+]
 
 
 def redact(url: str) -> str:
-    """Return *url* with any password (or lone token) replaced by ``****``.
+    """Return *url* with any password, lone token or query value replaced by ``****``.
 
     ``https://user:secret@host/`` becomes ``https://user:****@host/``; a token
     given as the user part alone (``https://TOKEN@host/``) is hidden whole,
-    as pip does.
+    as pip does.  Every query value is hidden too (``?token=****``): an index
+    URL's query is where tokens go, and nothing in it helps to read an error.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<a malformed URL>"
+    netloc, query = parts.netloc, parts.query
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _password = userinfo.partition(":")
+        netloc = f"{user}:****@{host}" if sep else f"****@{host}"
+    if query:
+        query = "&".join(
+            f"{name}=****" if sep else "****"
+            for name, sep, _value in (item.partition("=") for item in query.split("&"))
+        )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def strip_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without userinfo, user, password)``; user and password percent-decoded.
+
+    A lone ``https://TOKEN@host/`` gives the token as the user and an empty
+    password, as pip sends it.
     """
     parts = urllib.parse.urlsplit(url)
     if "@" not in parts.netloc:
-        return url
+        return url, None, None
     userinfo, _, host = parts.netloc.rpartition("@")
-    user, sep, _password = userinfo.partition(":")
-    shown = f"{user}:****" if sep else "****"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+    user, sep, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return clean, urllib.parse.unquote(user), urllib.parse.unquote(password) if sep else None
+
+
+def project_url(index_url: str, name: str) -> str:
+    """The project page URL of *name* on *index_url*; a query on the index URL is kept.
+
+    ``https://host/simple?token=x`` gives ``https://host/simple/demo/?token=x``.
+    """
+    parts = urllib.parse.urlsplit(index_url)
+    path = parts.path.rstrip("/") + f"/{urllib.parse.quote(name)}/"
+    return urllib.parse.urlunsplit(parts._replace(path=path, fragment=""))
 
 
 #: query parameters that carry a secret (a token in the index URL), by name
@@ -46,7 +100,11 @@ def public_url(url: str) -> str:
 
 
 def is_file_url(url: str) -> bool:
-    return url.startswith("file:")
+    return url[:5].lower() == "file:"
+
+
+def is_http_url(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in ("http", "https")
 
 
 def url_to_path(url: str) -> Path:
