@@ -8,15 +8,16 @@ real METADATA, with a long README, is about 1 MiB; tensorflow's wheels have abou
 20,000 members; the largest project pages list tens of thousands of files).
 
 The network's bounds (page bytes after decoding, range replies, redirects, the
-per-request deadline; ``WHEELWISE_*`` overrides) are the client's, in
-:class:`wheelwise.index.client.NetworkLimits`.
+per-request deadline; ``WHEELWISE_*`` overrides) are :class:`NetworkLimits`, below:
+the client applies them to every request.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
-__all__ = ["LIMITS", "Limit", "Limits"]
+__all__ = ["LIMITS", "NETWORK_LIMITS", "Limit", "Limits", "NetworkLimits"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,3 +77,57 @@ class Limits:
 
 #: The bounds wheelwise applies.
 LIMITS = Limits()
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkLimits:
+    """Every bound on what an index may make wheelwise wait for or hold, in one place.
+
+    :param page_bytes: a page (or a PEP 658 metadata file, or any body read
+        whole), counted after gzip/deflate decoding (``WHEELWISE_MAX_PAGE_BYTES``).
+    :param range_slack: bytes a 206 reply may carry beyond the range asked
+        (a server may round a range up; a reply larger still is refused before
+        its body is read).
+    :param redirects: redirects followed per request (a loop stops at once).
+    :param deadline: seconds one request may take in all, retries and their
+        sleeps included, whatever the idle timeout (``WHEELWISE_DEADLINE``).
+    :param download_deadline: the same for a full file download
+        (``WHEELWISE_DOWNLOAD_DEADLINE``).
+    :param backoff_cap: longest sleep between two attempts.
+    """
+
+    page_bytes: int = 64 << 20
+    range_slack: int = 1 << 20
+    redirects: int = 10
+    deadline: float = 60.0
+    download_deadline: float = 600.0
+    backoff_cap: float = 8.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> NetworkLimits:
+        """The defaults, with the ``WHEELWISE_*`` overrides named above."""
+        base = cls()
+        fields = {
+            "WHEELWISE_MAX_PAGE_BYTES": ("page_bytes", int),
+            "WHEELWISE_DEADLINE": ("deadline", float),
+            "WHEELWISE_DOWNLOAD_DEADLINE": ("download_deadline", float),
+        }
+        changes: dict[str, object] = {}
+        for variable, (name, kind) in fields.items():
+            raw = environ.get(variable)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = -1
+            if not value > 0:
+                from ..errors import ConfigError  # noqa: PLC0415 - only on this path
+
+                raise ConfigError(f"{variable} must be a positive number, not {raw!r}", source=variable)
+            changes[name] = value
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+#: The bounds in force when a :class:`Fetcher` is given none and no variable is set.
+NETWORK_LIMITS = NetworkLimits()
