@@ -338,3 +338,22 @@ def test_a_lock_for_a_real_mac_interpreter_states_its_floor_too() -> None:
     assert unstated is None
     assert not Marker(marker).evaluate(dict(parse_target("macos-arm64@13", (3, 12)).markers))
     assert Marker(marker).evaluate(dict(parse_target("macos-arm64@14", (3, 12)).markers))
+
+
+def test_plan_honours_pips_constraint_and_only_binary(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for version in ("0.4.98", "0.4.99"):
+        index_server.add_wheel(wheel_filename("jax", version), make_wheel("jax", version, requires_dist=[f"jaxlib=={version}"]))
+        index_server.add_wheel(wheel_filename("jaxlib", version), make_wheel("jaxlib", version))
+    argv = ["plan", "jax", "--accelerator", "cpu", "-i", index_server.url, "--json"]
+    assert main(argv) == 0
+    assert "jax==0.4.99" in json.loads(capsys.readouterr().out)["plan"]["pins"]
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("jax<0.4.99\n", encoding="utf-8")
+    monkeypatch.setenv("PIP_CONSTRAINT", str(constraints))  # as pip reads it: the plan pins what pip installs
+    assert main(argv) == 0
+    assert "jax==0.4.98" in json.loads(capsys.readouterr().out)["plan"]["pins"]
+    monkeypatch.delenv("PIP_CONSTRAINT")
+    assert main([*argv, "--no-binary", "jaxlib"]) == 1  # jaxlib has only wheels here; pip would refuse them
+    capsys.readouterr()

@@ -24,8 +24,9 @@ from .index import IndexSettings, PackageIndex
 from .index.urls import public_url
 from .knowledge import ACCELERATORS, FRAMEWORKS, Knowledge, Stack, load_constraints, release_floor
 from .lockfile import LockedPin, lock_pins, pylock, pylock_text, requirement_lines
-from .requirements import parse_requirement_line
+from .requirements import SourcedRequirement, parse_requirement_line
 from .resolve import Candidate
+from .selection import DEFAULT_SELECTION, Selection
 from .target import Target
 
 __all__ = ["CREDENTIALS_NOTE", "Plan", "candidate_stacks", "choose_accelerator", "cuda_builds", "index_options", "make_plan"]
@@ -275,8 +276,14 @@ def make_plan(
     platform: str | None,
     *,
     stacks: Sequence[Stack] | None = None,
+    constraints: Sequence[SourcedRequirement] = (),
+    selection: Selection = DEFAULT_SELECTION,
 ) -> Plan:
-    """Resolve each applicable stack in turn; the first that installs is the plan."""
+    """Resolve each applicable stack in turn; the first that installs is the plan.
+
+    :param constraints: pip's constraints (``constraint``, ``PIP_CONSTRAINT``, ``-c``), as pip applies them.
+    :param selection: pip's ``--only-binary``/``--no-binary``/``--prefer-binary`` from its config and flags.
+    """
     if framework not in FRAMEWORKS:
         raise BadInputError(f"unknown framework {framework!r}", hint=f"choose one of {', '.join(FRAMEWORKS)}")
     if accelerator not in ACCELERATORS:
@@ -311,7 +318,7 @@ def make_plan(
         requested = [parse_requirement_line(str(r), f"stack {stack.id}") for r in stack.packages]
         requested.append(parse_requirement_line(f"{framework}{stack.releases}", f"stack {stack.id}"))
         with open_index(stack.index_url) as index:
-            cell = Checker(index, requested, rules=rules).cell(target)
+            cell = Checker(index, requested, constraints, rules=rules, selection=selection).cell(target)
             plan.tried.append((stack, cell))
             if cell.installs:
                 plan.stack, plan.cell = stack, cell

@@ -16,7 +16,7 @@ from ..install import InstallError, install, resolve_venv, user_files
 from ..knowledge import load
 from ..verify import judge, run_verify
 from . import verify as verify_cli
-from .options import add_index_options
+from .options import add_choice_options, add_index_options
 from .plan import add_plan_options, build_plan
 from .plan import render as render_plan
 from .render import console
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--allow-rosetta", action="store_true", help="install even with an x86_64 Python under Rosetta 2")
     parser.add_argument("--no-verify", action="store_true", help="skip the verification after installing")
     add_index_options(parser)
+    add_choice_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -15,9 +15,10 @@ from ..facts import HostFacts, collect
 from ..index import PackageIndex
 from ..knowledge import ACCELERATORS, FRAMEWORKS, load
 from ..plan import CREDENTIALS_NOTE, Plan, candidate_stacks, choose_accelerator, make_plan
+from ..requirements import read_requirements
 from ..target import Target, host_target_from, parse_python, parse_target
 from .cache import open_cache
-from .options import add_index_options, index_settings
+from .options import add_choice_options, add_index_options, index_settings, pip_choices
 from .progress import progress
 from .render import console, print_json
 
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--out", metavar="DIR", help="write requirements.txt and pylock.toml into DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     add_index_options(parser)
+    add_choice_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -82,7 +84,10 @@ def build_plan(args: argparse.Namespace, target_name: str = "host", python_versi
                             progress=state.hook)
 
     with progress(f"planning {args.framework} for {target.label}") as state:
-        plan = make_plan(open_index, knowledge, args.framework, accelerator, target, platform, stacks=stacks)
+        choices = pip_choices(args)
+        limits = [c for path in choices.constraints for c in read_requirements(path, constraint=True).constraints]
+        plan = make_plan(open_index, knowledge, args.framework, accelerator, target, platform, stacks=stacks,
+                         constraints=limits, selection=choices.selection)
     plan.index_args = pip_index_args(args)
     # the venv must be made with the interpreter the pins are for
     plan.python = str(facts.get("interpreter", "executable")) if facts is not None else f"python{target.python_str}"
