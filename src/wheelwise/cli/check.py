@@ -39,10 +39,8 @@ from .render import console, print_json, style
 from .words import (
     Span,
     cell_lines,
-    column_label,
-    column_of,
+    layout_of,
     matrix_span,
-    place_of,
     reason_words,
     summary_span,
     verdict_span,
@@ -254,19 +252,13 @@ def markup(spans: Iterable[Span]) -> str:
 
 def render_report(report: CheckReport, stream: TextIO | None = None, *, pins: bool = False) -> None:
     out = console(stream)
-    pythons = sorted({column_of(c) for c in report.cells})
-    places = list(dict.fromkeys(place_of(c) for c in report.cells))
-    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
+    layout = layout_of(report)
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("target", no_wrap=True)
-    for python in pythons:
-        table.add_column(column_label(python), no_wrap=True)
-    for place in places:
-        row = [escape(place)]
-        for python in pythons:
-            cell = by_place.get((place, python))
-            row.append(markup([matrix_span(cell)]) if cell else "")
-        table.add_row(*row)
+    for label in layout.columns:
+        table.add_column(label, no_wrap=True)
+    for place, cells in layout.rows:
+        table.add_row(escape(place), *(markup([matrix_span(cell)]) if cell else "" for cell in cells))
     out.print(table)
     if not style().quiet:
         requested = {r.name for r in report.requirements}

@@ -17,10 +17,8 @@ from ..doctor import Report, Status, statuses
 from .words import (
     Span,
     cell_lines,
-    column_label,
-    column_of,
+    layout_of,
     matrix_span,
-    place_of,
     summary_span,
     verdict_span,
 )
@@ -82,18 +80,15 @@ def spans(parts: Iterable[Span]) -> str:
 
 
 def check_html(report: CheckReport, *, pins: bool = False) -> str:
-    pythons = sorted({column_of(c) for c in report.cells})
-    places = list(dict.fromkeys(place_of(c) for c in report.cells))
+    layout = layout_of(report)
     index = {id(c): i for i, c in enumerate(report.cells)}
-    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
     body = ["<h1>wheelwise check</h1>",
             f"<p>Requirements: <code>{html.escape(', '.join(str(r) for r in report.requirements))}</code></p>",
             '<table class="matrix"><thead><tr><th>target</th>'
-            + "".join(f"<th>{column_label(p)}</th>" for p in pythons) + "</tr></thead><tbody>"]
-    for place in places:
+            + "".join(f"<th>{label}</th>" for label in layout.columns) + "</tr></thead><tbody>"]
+    for place, cells in layout.rows:
         row = [f"<th>{html.escape(place)}</th>"]
-        for python in pythons:
-            cell = by_place.get((place, python))
+        for cell in cells:
             if cell is None:
                 row.append("<td></td>")
                 continue

@@ -15,10 +15,8 @@ from ..doctor import Report, Status, statuses
 from .words import (
     Span,
     cell_lines,
-    column_label,
-    column_of,
+    layout_of,
     matrix_span,
-    place_of,
     summary_span,
     verdict_span,
 )
@@ -55,19 +53,14 @@ def spans(parts: Iterable[Span]) -> str:
 
 
 def check_markdown(report: CheckReport, *, pins: bool = False) -> str:
-    pythons = sorted({column_of(c) for c in report.cells})
-    places = list(dict.fromkeys(place_of(c) for c in report.cells))
-    by_place = {(place_of(c), column_of(c)): c for c in report.cells}
+    layout = layout_of(report)
     lines = ["## wheelwise check", ""]
     asked = ", ".join(str(r) for r in report.requirements)
     lines += [f"Requirements: {escape(asked)}" + ("" if report.knowledge_used else " (no knowledge rules)"), ""]
-    lines.append("| target | " + " | ".join(column_label(p) for p in pythons) + " |")
-    lines.append("|---|" + "---|" * len(pythons))
-    for place in places:
-        row = [escape(place)]
-        for python in pythons:
-            cell = by_place.get((place, python))
-            row.append(spans([matrix_span(cell)]) if cell else "")
+    lines.append("| target | " + " | ".join(layout.columns) + " |")
+    lines.append("|---|" + "---|" * len(layout.columns))
+    for place, cells in layout.rows:
+        row = [escape(place), *(spans([matrix_span(cell)]) if cell else "" for cell in cells)]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     requested = {r.name for r in report.requirements}

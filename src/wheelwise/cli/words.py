@@ -8,7 +8,7 @@ from ..check import Blocker, BuildItem, Cell, CheckReport, Successor, VariantCho
 from ..target import Target
 
 __all__ = [
-    "Line", "Span", "blocker_lines", "cell_lines", "column_label", "column_of", "matrix_span", "os_words", "place_of",
+    "Line", "Matrix", "Span", "blocker_lines", "cell_lines", "column_label", "column_of", "layout_of", "matrix_span", "os_words", "place_of",
     "reason_words", "successor_lines", "summary_span", "verdict_span",
 ]
 
@@ -237,3 +237,21 @@ def column_label(column: tuple[tuple[int, int], bool]) -> str:
     """``3.12``, ``3.14t``."""
     (major, minor), free_threaded = column
     return f"{major}.{minor}{'t' if free_threaded else ''}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    """A report's cells laid out once for every format: a row per place, a column per Python."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Cell | None, ...]], ...]
+
+
+def layout_of(report: CheckReport) -> Matrix:
+    columns = sorted({column_of(c) for c in report.cells})
+    places = list(dict.fromkeys(place_of(c) for c in report.cells))
+    at = {(place_of(c), column_of(c)): c for c in report.cells}
+    return Matrix(
+        tuple(column_label(c) for c in columns),
+        tuple((place, tuple(at.get((place, c)) for c in columns)) for place in places),
+    )
