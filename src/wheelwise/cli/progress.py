@@ -43,11 +43,6 @@ class Progress:
         for listener in self.on_event:
             listener(kind, name)
 
-    def update(self, label: str) -> None:
-        """A new description of the current step (verify: "importing torch")."""
-        with self._lock:
-            self.label = label
-
     def line(self) -> str:
         with self._lock:
             done = ", ".join(f"{n} {_plural(kind, n)} read" for kind, n in self.counts.items())
