@@ -107,7 +107,8 @@ class PackageIndex:
         self._flights: dict[str, _Flight] = {}
         self._index_urls: list[str] | None = None
         self._find_links: list[DistFile] | None = None
-        self._listed_by: dict[str, str] = {}
+        #: per project, the indexes that list some of its files, in order, with their pages
+        self._listed_by: dict[str, list[tuple[str, ProjectPage]]] = {}
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
 
@@ -225,14 +226,18 @@ class PackageIndex:
         Known once the file's project page was read (:meth:`project`).
         """
         with self._lock:
-            return self._listed_by.get(file.filename)
+            sources = self._listed_by.get(file.name, ())
+        for url, page in sources:
+            if len(sources) == 1 or page.lists(file.filename):
+                return url
+        return None
 
     def _project(self, name: str) -> ProjectPage:
         urls = self.index_urls()
         pages = [self._index_page(project_url(url, name), name) for url in urls]
+        listing = [(url, page) for url, page in zip(urls, pages, strict=True) if page.version_texts()]
         with self._lock:
-            for url, page in reversed(list(zip(urls, pages, strict=True))):  # the first listing wins, as in merge_pages
-                self._listed_by.update(dict.fromkeys((f.filename for f in page.files), url))
+            self._listed_by[name] = listing  # the first listing wins, as in merge_pages
         links = [f for f in self._find_links_files() if f.name == name]
         if links:
             pages.append(ProjectPage(name=name, url="find-links", files=tuple(links)))  # type: ignore[arg-type]
@@ -289,14 +294,13 @@ class PackageIndex:
 
     def _parse(self, url: str, text: str, content_type: str, name: str) -> ProjectPage:
         try:
-            page = parse_page(text, content_type, url, name)
+            return parse_page(text, content_type, url, name, functools.partial(self._safe_links, url))
         except SimpleParseError as exc:
             raise IndexFetchError(
                 f"{redact(url)} is not a valid project page: {exc}",
                 url=redact(url),
                 hint="the index or a proxy answered with something else; check the index URL",
             ) from exc
-        return dataclasses.replace(page, files=tuple(self._safe_links(url, page.files)))
 
     def _safe_links(self, page_url: str, files: Iterable[DistFile]) -> Iterable[DistFile]:
         """The links of a page that wheelwise may follow, without credentials.
