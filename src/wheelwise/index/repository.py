@@ -48,6 +48,8 @@ __all__ = ["PackageIndex"]
 T = TypeVar("T")
 #: Largest sdist downloaded to tell native code from pure Python.
 SDIST_INSPECT_LIMIT = 64 << 20
+#: Most bytes asked from a wheel's end on first reading it (learnt from another wheel of the project).
+MAX_TAIL_HINT = 2 << 20
 #: Called after each fetch with its kind ("page", "metadata") and a label.
 ProgressHook = Callable[[str, str], None]
 
@@ -109,6 +111,8 @@ class PackageIndex:
         self._find_links: list[DistFile] | None = None
         #: per project, the indexes that list some of its files, in order, with their pages
         self._listed_by: dict[str, list[tuple[str, ProjectPage]]] = {}
+        #: per project, bytes from the end the last wheel read by ranges needed
+        self._tails: dict[str, int] = {}
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
 
@@ -385,9 +389,15 @@ class PackageIndex:
         if self.offline and not is_file_url(file.url):
             raise OfflineMissError([f"the metadata of {file.filename}"])
         file_origin = origin(file.url)
-        got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin))
+        name = file.name
+        with self._lock:
+            tail = self._tails.get(name, 0)
+        got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin), tail=tail)
         if got.range_ignored:
             self.cache.set_no_range(file_origin)
+        if got.tail_needed is not None:
+            with self._lock:  # the project's next wheel likely needs as much: ask it in one request
+                self._tails[name] = min(MAX_TAIL_HINT, got.tail_needed + (got.tail_needed >> 3) + 4096)
         self.cache.put_metadata(key, got.raw, got.native_sources, got.how, got.binaries)
         self._count(got.how)
         if self.progress:
