@@ -661,11 +661,52 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
     _check_links(len(raw_files))
     wanted = canonicalize_name(name) if name else None
     join = _Joiner(page_url)
-    return [
-        file
-        for at, raw in enumerate(raw_files)
-        if (file := _json_file(_Fields(raw, f"files[{at}]"), join, wanted)) is not None
-    ]
+    files: list[DistFile] = []
+    for at, raw in enumerate(raw_files):
+        file = _plain_json_file(raw, wanted)
+        if file is _CHECK:  # anything unusual goes through the field-by-field checks
+            file = _json_file(_Fields(raw, f"files[{at}]"), join, wanted)
+        if file is not None:
+            files.append(file)
+    return files
+
+
+#: :func:`_plain_json_file`'s answer for an entry it leaves to the checked path (never a page's file)
+_CHECK = DistFile("", "")
+
+
+def _plain_json_file(raw: object, wanted: str | None) -> DistFile | None:
+    """The usual entry (an absolute link, fields of the PEP's types, metadata without hashes)
+    read without the checked path's overhead; the same answer, or :data:`_CHECK`."""
+    if type(raw) is not dict:
+        return _CHECK
+    get = raw.get
+    filename, href, hashes = get("filename"), get("url"), get("hashes")
+    requires_python, yanked, size, upload = get("requires-python"), get("yanked"), get("size"), get("upload-time")
+    metadata = get("core-metadata") if "core-metadata" in raw else get("dist-info-metadata")
+    if (
+        type(filename) is not str or type(href) is not str
+        or not href.startswith(("https://", "http://")) or "#" in href or "/." in href
+        or (hashes is not None and (type(hashes) is not dict or any(type(v) is not str for v in hashes.values())))
+        or (requires_python is not None and type(requires_python) is not str)
+        or (yanked is not None and type(yanked) is not bool and type(yanked) is not str)
+        or (size is not None and (type(size) is not int or size < 0))
+        or (upload is not None and type(upload) is not str)
+        or (metadata is not None and type(metadata) is not bool)
+    ):
+        return _CHECK
+    if _unwanted(filename, wanted):
+        return None
+    return DistFile(
+        filename=filename,
+        url=href,
+        hashes=hashes or {},
+        requires_python=requires_python or None,
+        yanked=None if yanked is None or yanked is False else ("" if yanked is True else yanked),
+        core_metadata=metadata is True,
+        size=size,
+        upload_time=upload,
+    )
 
 
 def _json_file(entry: _Fields, join: _Joiner, wanted: str | None) -> DistFile | None:
