@@ -217,6 +217,8 @@ class Checker:
         self.verdicts: dict[Target, str] = {}
         #: verdicts being worked out for "nearest working" (one resolution per cell, see nearest)
         self.pending: dict[Target, concurrent.futures.Future[str]] = {}
+        #: (target, project, requirement) -> whether some version in range installs there, sdists allowed
+        self.usable: dict[tuple[Target, str, str], bool] = {}
         self.lock = threading.Lock()
 
     def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists) -> Outcome:

@@ -156,7 +156,11 @@ def _might_work(checker: Checker, target: Target, blockers: Sequence[Blocker], p
         except ValueError:
             lifted[blocker] = True
             continue
-        lifted[blocker] = next(finder.choose(blocker.project, to_range(spec)), None) is not None
+        key = (target, blocker.project, blocker.requirement)
+        found = checker.usable.get(key)
+        if found is None:  # every blocked cell of a matrix asks it of the same options
+            found = checker.usable[key] = next(finder.choose(blocker.project, to_range(spec)), None) is not None
+        lifted[blocker] = found
     everywhere = [b for b in blockers if not b.versions]
     if not all(lifted[b] for b in everywhere):
         return False
