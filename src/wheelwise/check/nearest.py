@@ -32,6 +32,9 @@ NEAREST_PYTHONS = tuple((3, m) for m in range(8, SUPPORTED_PYTHONS[-1][1] + 1))
 #: cells resolved at most while looking, and how many are reported
 MAX_NEAREST = 8
 NEAREST_SHOWN = 3
+#: options resolved at once: a few more than are shown, as some that pass the filter still fail
+#: (resolutions mostly wait on the index, so those in parallel cost little more than one)
+NEAREST_AT_ONCE = NEAREST_SHOWN + 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,14 +85,14 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
     found: list[Nearby] = []
     attempts = 0
     at = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_SHOWN) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_AT_ONCE) as pool:
         while at < len(options) and len(found) < NEAREST_SHOWN:
-            # the next options up to NEAREST_SHOWN not resolved yet (cells resolved already cost nothing)
+            # the next options not resolved yet (cells resolved already cost nothing)
             window: list[Target] = []
             fresh: list[Target] = []
             cached_ok = 0
-            # as many unresolved options as could still be needed, no more
-            while at < len(options) and len(fresh) < NEAREST_SHOWN - len(found) - cached_ok:
+            # as many unresolved options as could still be needed, and a few in case some fail
+            while at < len(options) and len(fresh) < NEAREST_AT_ONCE - len(found) - cached_ok:
                 option = options[at]
                 if checker.verdicts.get(option) in ("ok", "build"):
                     cached_ok += 1
