@@ -385,8 +385,8 @@ def check(
         # a blocked cell's successors and its nearest working cells at once: both wait on the index
         found_successors = [pool.submit(checker.successors, c) for c in failing]
         found_nearest = [pool.submit(nearest_working, checker, c) for c in failing] if nearest else []
-        for cell, future in zip(failing, found_successors, strict=True):
-            cell.replacements = future.result()
-        for cell, future in zip(failing, found_nearest, strict=False):  # none without nearest
-            cell.nearest = future.result()
+        for cell, replaced in zip(failing, found_successors, strict=True):
+            cell.replacements = replaced.result()
+        for cell, near in zip(failing, found_nearest, strict=False):  # none without nearest
+            cell.nearest = near.result()
     return CheckReport(list(requested), list(constraints), cells, bool(rules), nearest)

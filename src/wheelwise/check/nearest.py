@@ -81,19 +81,19 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
     its own pages and metadata), and taken in their order: the answer does not depend on
     which finishes first.
     """
-    options = [o for o in _options(cell.target, cell.blockers) if _might_work(checker, o, cell.blockers, cell.target.python)]
+    # filtered as they are reached: the search mostly stops after the first few
+    options = (o for o in _options(cell.target, cell.blockers) if _might_work(checker, o, cell.blockers, cell.target.python))
     found: list[Nearby] = []
     attempts = 0
-    at = 0
+    option = next(options, None)
     with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_AT_ONCE) as pool:
-        while at < len(options) and len(found) < NEAREST_SHOWN:
+        while option is not None and len(found) < NEAREST_SHOWN:
             # the next options not resolved yet (cells resolved already cost nothing)
             window: list[Target] = []
             fresh: list[Target] = []
             cached_ok = 0
             # as many unresolved options as could still be needed, and a few in case some fail
-            while at < len(options) and len(fresh) < NEAREST_AT_ONCE - len(found) - cached_ok:
-                option = options[at]
+            while option is not None and len(fresh) < NEAREST_AT_ONCE - len(found) - cached_ok:
                 if checker.verdicts.get(option) in ("ok", "build"):
                     cached_ok += 1
                 if option not in checker.verdicts:
@@ -102,16 +102,16 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
                     attempts += 1
                     fresh.append(option)
                 window.append(option)
-                at += 1
+                option = next(options, None)
             if not window:
                 break
             list(pool.map(lambda o: _verdict(checker, o), fresh))
-            for option in window:
-                verdict = checker.verdicts[option]
+            for taken in window:
+                verdict = checker.verdicts[taken]
                 if verdict in ("ok", "build") and len(found) < NEAREST_SHOWN:
-                    rosetta = cell.target.os == option.os == "macos" and cell.target.arch == "arm64" and option.arch == "x86_64"
-                    found.append(Nearby(option, verdict, rosetta))
-            if attempts >= MAX_NEAREST and at < len(options) and options[at] not in checker.verdicts:
+                    rosetta = cell.target.os == taken.os == "macos" and cell.target.arch == "arm64" and taken.arch == "x86_64"
+                    found.append(Nearby(taken, verdict, rosetta))
+            if attempts >= MAX_NEAREST and option is not None and option not in checker.verdicts:
                 break
     return found
 
