@@ -314,13 +314,18 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
         # triples: packaging checks each prefix once (with a stand-in tag) and each triple is
         # parsed once.  Same checks, same result as parse_wheel_filename on the whole name.
         # A PEP 825 variant label (packaging cannot parse it yet) is set aside first.
-        label = variant_label(filename)
         stem = filename[: -len(".whl")]
-        prefix, _, triple = (stem[: -len(label) - 1] if label else stem).rpartition("-")
-        prefix, _, abi = prefix.rpartition("-")
-        prefix, _, interpreter = prefix.rpartition("-")
-        name, version = _wheel_prefix(prefix)
-        result = (name, version, _tags(f"{interpreter}-{abi}-{triple}"))
+        parts = stem.split("-")
+        if len(parts) == 5:  # the usual name: no build tag, no label
+            name, version = _wheel_prefix(f"{parts[0]}-{parts[1]}")
+            result = (name, version, _tags(f"{parts[2]}-{parts[3]}-{parts[4]}"))
+        else:
+            label = variant_label(filename)
+            prefix, _, triple = (stem[: -len(label) - 1] if label else stem).rpartition("-")
+            prefix, _, abi = prefix.rpartition("-")
+            prefix, _, interpreter = prefix.rpartition("-")
+            name, version = _wheel_prefix(prefix)
+            result = (name, version, _tags(f"{interpreter}-{abi}-{triple}"))
     elif filename.endswith(VARIANTS_JSON):
         name, version = _wheel_prefix(filename[: -len(VARIANTS_JSON)])
         result = (name, version, frozenset())
