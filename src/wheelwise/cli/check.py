@@ -29,9 +29,6 @@ from ..resolve.model import DEFAULT_MAX_ROUNDS
 from ..selection import Selection
 from ..target import PRESETS, Target
 from .cache import open_cache
-from .github import append_summary, workflow_commands
-from .html import check_html
-from .markdown import check_markdown
 from .options import add_choice_options, add_index_options, index_settings, pip_choices
 from .output import add_output_options, destination, output_format, write_atomically
 from .progress import progress
@@ -196,12 +193,20 @@ def run(args: argparse.Namespace) -> int:
         if form == "json":
             print_json(report.to_dict() | {"input_warnings": list(wanted.warnings)}, out)
         elif form == "markdown":
+            # each report format's imports when it is asked for
+            from .markdown import check_markdown
+
             out.write(check_markdown(report, pins=args.show_pins))
         elif form == "html":
+            from .html import check_html
+
             out.write(check_html(report, pins=args.show_pins))
         else:
             render_report(report, out, pins=args.show_pins)
     if form == "github":
+        from .github import append_summary, workflow_commands
+        from .markdown import check_markdown
+
         for command in workflow_commands(report):
             sys.stdout.write(command + "\n")
         append_summary(check_markdown(report, pins=args.show_pins))
