@@ -315,6 +315,8 @@ def _planted(kind: str, real: bytes, marker: Path) -> bytes:
         document["report"] = {"C": "subprocess:Popen", "v": {"args": ["touch", str(marker)]}}
     elif kind == "callable-packaging":
         document["report"] = {"P": "system", "v": f"touch {marker}"}
+    elif kind == "unknown-verdict":
+        document["report"]["v"]["cells"]["L"][0]["v"]["verdict"] = "maybe"
     elif kind == "wrong-type":
         document["report"]["v"]["cells"]["L"][0]["v"]["verdict"] = 5
     elif kind == "missing-field":
@@ -327,8 +329,8 @@ def _planted(kind: str, real: bytes, marker: Path) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "kind", ["garbage", "pickle", "foreign-class", "callable-packaging", "wrong-type", "missing-field", "other-format",
-             "deep"],
+    "kind", ["garbage", "pickle", "foreign-class", "callable-packaging", "wrong-type", "unknown-verdict", "missing-field",
+             "other-format", "deep"],
 )
 def test_planted_or_damaged_result_is_a_miss(
     server: IndexServer, computed: list[int], capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
@@ -391,3 +393,12 @@ def test_no_credentials_in_the_memo(server: IndexServer, computed: list[int], ca
     stored = b"".join(p.read_bytes() for p in cache_file().parent.iterdir() if p.is_file())
     for text in (*(str(v).encode() for row in rows for v in row), stored, first[1].encode()):
         assert SECRET.encode() not in text and encoded not in text
+
+
+def test_verbose_says_the_answer_was_remembered(server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", *BASE, "--index-url", server.url, "-v"]
+    main(argv)
+    assert "metadata:" in capsys.readouterr().err  # computed: where things came from
+    main(argv)
+    err = capsys.readouterr().err
+    assert "answered from the memo of an identical earlier check" in err and "metadata:" not in err

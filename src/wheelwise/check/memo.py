@@ -56,6 +56,9 @@ MAX_NODES = 2_000_000
 #: most stamps one answer may rest on
 MAX_STAMPS = 100_000
 
+#: what a cell, a nearby cell or a successor may be (the renderers look each one up)
+VERDICTS = frozenset({"ok", "build", "blocked", "unknown"})
+
 _BY_TEXT: dict[str, type] = {
     "Version": Version, "SpecifierSet": SpecifierSet, "Specifier": Specifier, "Requirement": Requirement,
     "Marker": Marker,
@@ -109,6 +112,25 @@ def knowledge_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of the name, size and modification time of every file of this wheelwise: an
+    edited checkout answers afresh although its version number did not change."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    entries = []
+    folders = [root]
+    while folders:
+        with os.scandir(folders.pop()) as found:
+            for entry in found:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append(entry.path)
+                elif entry.name.endswith((".py", ".toml")):
+                    info = entry.stat()
+                    entries.append(f"{os.path.relpath(entry.path, root)}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
+
+
 def question_key(
     *,
     requirements: Sequence[object],
@@ -128,13 +150,14 @@ def question_key(
     free-threading, properties, spelling); the project's Python bounds; the selection (format
     control, hashes, prefer-binary); knowledge on or off and a digest of its data files;
     nearest on or off; the round limit; the indexes and find-links (without credentials); this
-    wheelwise's version and the memo's format.
+    wheelwise's version, its files (:func:`code_digest`) and the memo's format.
     """
     from .. import __version__  # noqa: PLC0415 - the package imports this module's package
 
     question = {
         "format": FORMAT,
         "wheelwise": __version__,
+        "code": code_digest(),
         "requirements": _describe(list(requirements)),
         "constraints": _describe(list(constraints)),
         "targets": _describe(list(targets)),
@@ -381,6 +404,10 @@ def recall(cache: Cache, key: str, *, ttl: float, offline: bool = False) -> Any:
     from . import CheckReport  # noqa: PLC0415 - see _classes
 
     if not isinstance(report, CheckReport):
+        return None
+    verdicts = [v for c in report.cells for v in (c.verdict, *(n.verdict for n in c.nearest),
+                                                  *(s.verdict for s in c.replacements))]
+    if not VERDICTS.issuperset(verdicts):
         return None
     try:
         report.to_dict()  # every value the renderers read is there and of its type
