@@ -10,31 +10,16 @@ The library in one import each (nothing printed; errors are :class:`WheelwiseErr
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 from .api import check, doctor, explain, matrix  # noqa: E402 - after __version__, which the CLI imports
 from .check import Blocker, Cell, CheckReport  # noqa: E402
+from .doctor import Finding, Report  # noqa: E402
 from .errors import WheelwiseError  # noqa: E402
+from .explain import Match  # noqa: E402
 from .target import Target  # noqa: E402
-
-if TYPE_CHECKING:
-    from .doctor import Finding, Report
-    from .explain import Match
 
 __all__ = [
     "Blocker", "Cell", "CheckReport", "Finding", "Match", "Report", "Target", "WheelwiseError", "__version__",
     "check", "doctor", "explain", "matrix",
 ]
-
-#: imported when first asked for: the doctor and explain are not needed to start a check
-_LAZY = {"Finding": "doctor", "Report": "doctor", "Match": "explain"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import PAGE_TTL, Cache, default_cache_dir
 from .check.memo import question_key, recall, remember
+from .doctor import NewestRelease, Report, diagnose
+from .explain import Host, Match, host_context
+from .explain import explain as find_signatures
+from .facts import collect, validate
 from .index.settings import IndexSettings, load_pip_settings
 from .knowledge import load, load_constraints
 from .requirements import PythonBound, SourcedRequirement, parse_requirement_line
@@ -26,8 +30,6 @@ from .target import Target, host_target, parse_pythons, parse_target, with_prope
 
 if TYPE_CHECKING:
     from .check import CheckReport
-    from .doctor import NewestRelease, Report
-    from .explain import Match
     from .index.repository import PackageIndex, ProgressHook
 
 __all__ = ["check", "doctor", "explain", "matrix"]
@@ -157,19 +159,12 @@ def doctor(
     :param newest: what the index says of the newest framework releases
         (:func:`wheelwise.doctor.newest_releases`); without it the dated table speaks.
     """
-    from .doctor import diagnose  # noqa: PLC0415 - the doctor's imports, only for the doctor
-    from .facts import collect, validate  # noqa: PLC0415
-
     return diagnose(validate(facts, "facts") if facts is not None else collect(python), load(), newest)
 
 
 def explain(text: str, facts: Mapping[str, Any] | None = None) -> list[Match]:
     """The known errors in a pasted log *text*, each with cause, fix and sources; with *facts*
     (``wheelwise doctor --collect``), each says what that machine shows about its subjects."""
-    from .explain import Host, host_context  # noqa: PLC0415 - explain's imports, only for explain
-    from .explain import explain as find_signatures  # noqa: PLC0415
-    from .facts import validate  # noqa: PLC0415
-
     if facts is not None:
         facts = validate(facts, "facts")
     matches = find_signatures(text, load().signatures, Host.from_facts(facts))
