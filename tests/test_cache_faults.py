@@ -235,6 +235,32 @@ def test_broken_rows_are_misses(served: IndexServer, tmp_path: Path) -> None:
     assert len(keys) == 2 and all(cache.get_metadata(key) is not None for key in keys), "rewritten from the index"
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param("substr(body, 1, length(body) - 7)", id="cut-short"),
+        pytest.param("replace(body, 'demo-1', 'demo-9')", id="altered-file-row"),
+        pytest.param("replace(body, 'wheelwise-page 3', 'wheelwise-page 2')", id="other-format"),
+    ],
+)
+def test_a_stored_page_cut_short_or_altered_is_a_miss(served: IndexServer, tmp_path: Path, damage: str) -> None:
+    # a page is stored a line per version, read when first asked for: a checksum makes any damage
+    # a miss at once, not a failure in the middle of a resolution
+    cache_dir = tmp_path / "cache"
+    first = check(served, cache_dir)
+    assert answered(first)
+    db = settle(cache_dir)
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        changed = conn.execute(f"UPDATE pages SET body = {damage} WHERE url LIKE '%/demo/'").rowcount
+    assert changed == 1
+    served.clear_log()
+    run = check(served, cache_dir)
+    assert answered(run), run.stderr
+    assert warnings_in(run) == [] and run.stdout == first.stdout
+    assert served.requests("/simple/demo/"), "the damaged page is fetched again"
+    assert not served.requests("/simple/six/"), "the intact one is not"
+
+
 def test_a_broken_row_in_the_library_is_a_miss(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     cache.put_page(CachedPage("https://x.invalid/a/", 1.0, 200, None, None, "{}"))

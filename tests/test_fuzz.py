@@ -27,13 +27,24 @@ from helpers.bombs import Member, make_zip
 from helpers.wheels import make_metadata, make_sdist, make_wheel
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
 from wheelwise.doctor import diagnose
 from wheelwise.errors import MetadataError, WheelwiseError
 from wheelwise.facts import load_facts
 from wheelwise.index import Fetcher
 from wheelwise.index.metadata import fetch_metadata
-from wheelwise.index.simple import DistFile, SimpleParseError, parse_html, parse_json
+from wheelwise.index.simple import (
+    _CHECK,
+    DistFile,
+    SimpleParseError,
+    _Fields,
+    _Joiner,
+    _json_file,
+    _plain_json_file,
+    parse_html,
+    parse_json,
+)
 from wheelwise.knowledge import load as load_knowledge
 from wheelwise.requirements import read_project, read_requirements
 
@@ -86,6 +97,28 @@ FILE_KEYS = [*GOOD_FILE, "dist-info-metadata", "upload-time", "gpg-sig"]
 def test_json_page_with_one_field_of_any_value(key: str, value: object, name: str | None) -> None:
     page = {"meta": {"api-version": "1.1"}, "name": "demo", "files": [{**GOOD_FILE, key: value}]}
     _parsed_page(parse_json, json.dumps(page), PAGE_URL, name)
+
+
+PLAIN_FILE = {**GOOD_FILE, "url": "https://files.invalid/demo-1.0-py3-none-any.whl", "core-metadata": True,
+              "upload-time": "2020-01-01T00:00:00Z"}
+
+
+@FUZZ
+@given(key=st.sampled_from(FILE_KEYS), value=json_values, name=st.sampled_from([None, "demo", "other"]))
+@example(key="yanked", value="", name=None)
+@example(key="yanked", value=True, name=None)
+@example(key="url", value="https://files.invalid/a/../demo-1.0.tar.gz", name=None)
+@example(key="url", value="https://files.invalid/demo-1.0.tar.gz#sha256=ef", name=None)
+@example(key="hashes", value={}, name="demo")
+@example(key="size", value=0, name=None)
+def test_the_quick_json_entry_reader_agrees_with_the_checked_one(key: str, value: object, name: str | None) -> None:
+    # the usual entry skips the field-by-field checks: where it answers, it must answer alike
+    raw = {**PLAIN_FILE, key: value}
+    wanted = canonicalize_name(name) if name else None
+    quick = _plain_json_file(raw, wanted)
+    if quick is _CHECK:
+        return
+    assert quick == _json_file(_Fields(raw, "files[0]"), _Joiner(PAGE_URL), wanted)
 
 
 @FUZZ

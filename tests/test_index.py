@@ -71,6 +71,24 @@ def test_range_reads_cope_with_a_large_central_directory(index_server: IndexServ
     assert 2 <= len(index_server.requests(r"\.whl$")) <= 3
 
 
+def test_the_next_wheel_of_a_project_is_read_in_one_request_when_the_first_needed_two(index_server: IndexServer) -> None:
+    # a framework's wheels have a big directory and RECORD after METADATA: the 16 KiB tail finds
+    # the directory, a second request the member; the project's next wheel asks for that span at once
+    index_server.pep658 = False
+    many = {f"demo/mod{i:04d}.py": b"x = 1\n" for i in range(1500)}
+    for version in ("1.0", "1.1", "1.2"):
+        index_server.add_wheel(wheel_filename("demo", version), make_wheel("demo", version, files=many, filler=500_000))
+    with open_index(index_server) as index:
+        files = {f.filename: f for f in index.project("demo").files}
+        per_wheel = []
+        for version in ("1.2", "1.1", "1.0"):
+            index_server.clear_log()
+            assert index.metadata(files[wheel_filename("demo", version)]).metadata.version == version
+            per_wheel.append(len(index_server.requests(r"\.whl$")))
+    assert per_wheel[0] >= 2 and per_wheel[1:] == [1, 1], per_wheel
+    assert max(r.sent for r in index_server.requests(r"\.whl$")) < 500_000  # the span, never the filler
+
+
 @pytest.mark.parametrize(
     ("layout", "options"),
     [

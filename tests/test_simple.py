@@ -4,9 +4,10 @@ import json
 
 import pytest
 from helpers.indexserver import IndexServer, ServedFile, load_recorded
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from wheelwise.index.simple import (
+    DistFile,
     ProjectPage,
     SimpleParseError,
     _fast_tags,
@@ -210,3 +211,32 @@ def test_wheel_names_read_as_packaging_reads_them(filename: str) -> None:
             parse_filename(filename)
     else:
         assert parse_filename(filename) == (name, version, tags)
+
+
+def test_a_stored_page_keeps_every_field_and_decodes_a_version_only_when_asked() -> None:
+    files = [
+        DistFile("demo-1.0-py3-none-any.whl", "https://a.invalid/x/demo-1.0-py3-none-any.whl",
+                 {"sha256": "aa", "md5": "bb"}, ">=3.8", "", {"sha256": "cc"}, 0, "2020-01-01T00:00:00Z"),
+        DistFile("demo-1.0.tar.gz", "https://a.invalid/get?file=demo-1.0.tar.gz", {"sha256": "dd"}, yanked="bad", core_metadata=True),
+        DistFile("demo 2.0.tar.gz".replace(" ", "-"), "https://a.invalid/d/demo%2D2.0.tar.gz", size=12),
+        DistFile("demo-1.0-variants.json", "https://a.invalid/demo-1.0-variants.json"),
+    ]
+    page = ProjectPage(canonicalize_name("demo"), PAGE, files)
+    stored = ProjectPage.from_json(page.to_json())
+    assert stored == page
+    assert stored.variants_json == (files[3],)
+    assert stored.release("1.0") == tuple(files[:2]) and stored.release("2.0") == (files[2],)
+    assert stored.release("3.0") == ()
+    assert [str(v) for v in stored.versions()] == ["2.0", "1.0"]
+    assert stored.lists("demo-1.0.tar.gz") and not stored.lists("demo-3.0.tar.gz")
+
+
+def test_merge_decodes_only_the_versions_several_sources_list() -> None:
+    a = parse_page('<a href="https://a.invalid/demo-1.0.tar.gz">x</a><a href="https://a.invalid/demo-3.0.tar.gz">x</a>',
+                   "text/html", PAGE, "demo")
+    b = parse_page('<a href="https://b.invalid/demo-1.0.tar.gz">x</a><a href="https://b.invalid/demo-1.0-py3-none-any.whl">x</a>'
+                   '<a href="https://b.invalid/demo-2.0.tar.gz">y</a>', "text/html", PAGE, "demo")
+    merged = merge_pages("demo", [a, b])
+    assert [f.url for f in merged.release("1.0")] == ["https://a.invalid/demo-1.0.tar.gz", "https://b.invalid/demo-1.0-py3-none-any.whl"]
+    assert ProjectPage.from_json(merged.to_json()) == merged
+    assert sorted(merged.version_texts()) == ["1.0", "2.0", "3.0"]

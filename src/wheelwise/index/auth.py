@@ -109,6 +109,8 @@ class Credentials:
 
     def public(self, url: str) -> str:
         """*url* as it may be stored or shown: no userinfo, no registered query."""
+        if "@" not in url and "?" not in url:  # the usual file link: nothing to take off (no parsing)
+            return url
         clean, _user, _password = strip_userinfo(url)
         parts = urllib.parse.urlsplit(clean)
         if parts.query and parts.query in self._queries.values():

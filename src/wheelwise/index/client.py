@@ -742,7 +742,8 @@ class Fetcher:
         if handle is None:
             return Response(url, 404, {}, b"")
         with handle:
-            body = handle.read(limit + 1)
+            # a regular file (open_local checked): read what it holds, not a buffer of the bound's size
+            body = handle.read(min(os.fstat(handle.fileno()).st_size, limit) + 1)
         if len(body) > limit:
             raise self._over(url, limit, "page_bytes")
         self.stats.add(kind, len(body))

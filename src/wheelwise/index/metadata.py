@@ -110,6 +110,8 @@ class FetchedMetadata:
     #: prebuilt binaries an sdist ships, e.g. ``Linux x86_64 (ELF)`` (read from their headers)
     binaries: tuple[str, ...] = ()
     range_ignored: bool = False
+    #: read by ranges: how many bytes from the end of the file it took (a hint for the next file)
+    tail_needed: int | None = None
 
     @functools.cached_property
     def metadata(self) -> CoreMetadata:
@@ -165,19 +167,24 @@ def _verify(url: str, data: bytes | IO[bytes], hashes: Mapping[str, str], what: 
 class _RemoteSource:
     """A remote file read by HTTP ranges: the bytes asked for are fetched once and kept.
 
-    The first read is the file's last :data:`TAIL_BYTES` (end records, and small wheels
-    whole); each later one costs a request, at most ``range-reads`` in all.
+    The first read is the file's last *tail* bytes (at least :data:`TAIL_BYTES`: the end
+    records, and small wheels whole); each later one costs a request, at most
+    ``range-reads`` in all.  :attr:`needed` is how far from the end the reads went.
     """
 
-    def __init__(self, fetcher: Fetcher, url: str, full_limit: int, limits: Limits = LIMITS) -> None:
+    def __init__(self, fetcher: Fetcher, url: str, full_limit: int, limits: Limits = LIMITS, tail: int = TAIL_BYTES) -> None:
         self.fetcher, self.url, self.full_limit, self.limits = fetcher, url, full_limit, limits
         self.reads = 1
         self.spans: list[tuple[int, bytes]] = []
-        offset, tail, total = fetcher.get_range(url, None, TAIL_BYTES, full_limit=full_limit)
+        offset, tail_bytes, total = fetcher.get_range(url, None, max(TAIL_BYTES, tail), full_limit=full_limit)
         if total is None:
             raise MetadataError(f"{redact(url)} gave no file size for a range request", url=redact(url))
         self.size = total
-        self._add(offset, tail)
+        self._add(offset, tail_bytes)
+
+    @property
+    def needed(self) -> int:
+        return self.size - min(begin for begin, _ in self.spans)
 
     def _add(self, start: int, data: bytes) -> None:
         spans = sorted([*self.spans, (start, data)], key=lambda span: span[0])
@@ -281,13 +288,13 @@ def _zip_metadata(source: Source, file: DistFile, *, headers: list[bytes] | None
     return raw, names
 
 
-def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int) -> FetchedMetadata:
-    source = _RemoteSource(fetcher, file.url, full_limit)
+def _range_metadata(fetcher: Fetcher, file: DistFile, full_limit: int, tail: int) -> FetchedMetadata:
+    source = _RemoteSource(fetcher, file.url, full_limit, tail=tail)
     try:
         raw, names = _zip_metadata(source, file)
     except ArchiveError as exc:
         raise _archive_error(file, exc) from exc
-    return FetchedMetadata(raw=raw, how="range", native_sources=_native(names, file))
+    return FetchedMetadata(raw=raw, how="range", native_sources=_native(names, file), tail_needed=source.needed)
 
 
 def _native(names: list[str], file: DistFile, binaries: tuple[str, ...] = ()) -> bool | None:
@@ -364,10 +371,13 @@ def fetch_metadata(
     use_658: bool = True,
     use_range: bool = True,
     full_limit: int = LIMITS.full_download_bytes.value,
+    tail: int = TAIL_BYTES,
 ) -> FetchedMetadata:
     """Core metadata of *file* by the cheapest way the index allows.
 
     :param use_range: ``False`` once the index is known to ignore ranges.
+    :param tail: bytes to read from the end of a wheel at first (what another wheel of the
+        project needed: one request instead of two when its directory is big).
     :param full_limit: largest full download accepted (default 1 GiB).
     :raises MetadataError: missing, oversized or malformed metadata.
     :raises HashMismatchError: bytes that do not match the published hash.
@@ -382,7 +392,7 @@ def fetch_metadata(
         return _checked(FetchedMetadata(raw=response.content, how="pep658"), file)
     if use_range and file.filename.endswith((".whl", ".zip")):
         try:
-            return _checked(_range_metadata(fetcher, file, full_limit), file)
+            return _checked(_range_metadata(fetcher, file, full_limit, tail), file)
         except RangeIgnored as ignored:
             with ignored.file:
                 _verify(file.url, ignored.file, file.hashes, "the file")

@@ -49,6 +49,8 @@ __all__ = ["PackageIndex"]
 T = TypeVar("T")
 #: Largest sdist downloaded to tell native code from pure Python.
 SDIST_INSPECT_LIMIT = 64 << 20
+#: Most bytes asked from a wheel's end on first reading it (learnt from another wheel of the project).
+MAX_TAIL_HINT = 2 << 20
 #: Called after each fetch with its kind ("page", "metadata") and a label.
 ProgressHook = Callable[[str, str], None]
 
@@ -108,7 +110,10 @@ class PackageIndex:
         self._flights: dict[str, _Flight] = {}
         self._index_urls: list[str] | None = None
         self._find_links: list[DistFile] | None = None
-        self._listed_by: dict[str, str] = {}
+        #: per project, the indexes that list some of its files, in order, with their pages
+        self._listed_by: dict[str, list[tuple[str, ProjectPage]]] = {}
+        #: per project, bytes from the end the last wheel read by ranges needed
+        self._tails: dict[str, int] = {}
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
         self._stamps: dict[tuple[object, ...], Stamp] = {}
@@ -244,14 +249,18 @@ class PackageIndex:
         Known once the file's project page was read (:meth:`project`).
         """
         with self._lock:
-            return self._listed_by.get(file.filename)
+            sources = self._listed_by.get(file.name, ())
+        for url, page in sources:
+            if len(sources) == 1 or page.lists(file.filename):
+                return url
+        return None
 
     def _project(self, name: str) -> ProjectPage:
         urls = self.index_urls()
         pages = [self._index_page(project_url(url, name), name) for url in urls]
+        listing = [(url, page) for url, page in zip(urls, pages, strict=True) if page.version_texts()]
         with self._lock:
-            for url, page in reversed(list(zip(urls, pages, strict=True))):  # the first listing wins, as in merge_pages
-                self._listed_by.update(dict.fromkeys((f.filename for f in page.files), url))
+            self._listed_by[name] = listing  # the first listing wins, as in merge_pages
         links = [f for f in self._find_links_files() if f.name == name]
         if links:
             pages.append(ProjectPage(name=name, url="find-links", files=tuple(links)))  # type: ignore[arg-type]
@@ -315,14 +324,13 @@ class PackageIndex:
 
     def _parse(self, url: str, text: str, content_type: str, name: str) -> ProjectPage:
         try:
-            page = parse_page(text, content_type, url, name)
+            return parse_page(text, content_type, url, name, functools.partial(self._safe_links, url))
         except SimpleParseError as exc:
             raise IndexFetchError(
                 f"{redact(url)} is not a valid project page: {exc}",
                 url=redact(url),
                 hint="the index or a proxy answered with something else; check the index URL",
             ) from exc
-        return dataclasses.replace(page, files=tuple(self._safe_links(url, page.files)))
 
     def _safe_links(self, page_url: str, files: Iterable[DistFile]) -> Iterable[DistFile]:
         """The links of a page that wheelwise may follow, without credentials.
@@ -412,9 +420,15 @@ class PackageIndex:
         if self.offline and not is_file_url(file.url):
             raise OfflineMissError([f"the metadata of {file.filename}"])
         file_origin = origin(file.url)
-        got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin))
+        name = file.name
+        with self._lock:
+            tail = self._tails.get(name, 0)
+        got = fetch_metadata(self.fetcher, file, use_range=not self.cache.no_range(file_origin), tail=tail)
         if got.range_ignored:
             self.cache.set_no_range(file_origin)
+        if got.tail_needed is not None:
+            with self._lock:  # the project's next wheel likely needs as much: ask it in one request
+                self._tails[name] = min(MAX_TAIL_HINT, got.tail_needed + (got.tail_needed >> 3) + 4096)
         self.cache.put_metadata(key, got.raw, got.native_sources, got.how, got.binaries)
         self._count(got.how)
         if self.progress:

@@ -7,6 +7,7 @@ and whether core metadata is served beside the file (PEP 658, PEP 714).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import html
@@ -16,7 +17,8 @@ import re
 import sys
 import types
 import urllib.parse
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from packaging.tags import Tag, parse_tag
@@ -142,44 +144,159 @@ class DistFile:
 _FIELDS = frozenset(f.name for f in dataclasses.fields(DistFile))
 
 
-@dataclasses.dataclass(frozen=True)
+#: the first line of a page as the cache stores it (:meth:`ProjectPage.to_json`)
+_STORED_FORMAT = "wheelwise-page 3"
+
+
+def _row(f: DistFile) -> list[Any]:
+    """One file as a compact JSON row: defaults trimmed from the end, the URL without its file
+    name when it ends with it, a lone sha256 as its digest."""
+    url = f.url[: -len(f.filename)] if f.url.endswith("/" + f.filename) else f.url
+    hashes: object = None
+    if f.hashes:
+        hashes = f.hashes["sha256"] if len(f.hashes) == 1 and "sha256" in f.hashes else dict(f.hashes)
+    metadata = dict(f.core_metadata) if isinstance(f.core_metadata, Mapping) else f.core_metadata
+    row = [f.filename, url, hashes, f.requires_python, f.yanked, metadata, f.size, f.upload_time]
+    while len(row) > 2 and (row[-1] is None or row[-1] is False):
+        row.pop()
+    return row
+
+
+def _from_row(row: list[Any]) -> DistFile:
+    if not isinstance(row, list) or not 2 <= len(row) <= 8:
+        raise SimpleParseError("a stored file row has the wrong shape")
+    filename, url, hashes, requires_python, yanked, metadata, size, upload = row + [None] * (8 - len(row))
+    if not isinstance(filename, str) or not isinstance(url, str) or not filename:
+        raise SimpleParseError("a stored file row has the wrong shape")
+    return DistFile(
+        filename=filename,
+        url=url + filename if url.endswith("/") else url,
+        hashes={"sha256": hashes} if isinstance(hashes, str) else (hashes or {}),
+        requires_python=requires_python,
+        yanked=yanked,
+        core_metadata=metadata or False,
+        size=size,
+        upload_time=upload,
+    )
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _encode(files: Iterable[DistFile]) -> str:
+    return json.dumps([_row(f) for f in files], separators=(",", ":"))
+
+
 class ProjectPage:
-    """Every distribution file the index lists for one project."""
+    """Every distribution file the index lists for one project, grouped by version.
 
-    name: NormalizedName
-    url: str
-    files: tuple[DistFile, ...]
-    #: PEP 825 ``{name}-{version}-variants.json`` files the page links (never among :attr:`files`)
-    variants_json: tuple[DistFile, ...] = ()
+    A big page lists tens of thousands of files, of which a check looks at a few versions:
+    each version's files are kept as compact text and made into :class:`DistFile` records
+    when first asked for (:meth:`release`).  Threads may share a page: at worst two of them
+    decode the same version.
+    """
 
-    def __post_init__(self) -> None:
-        if any(f.is_variants_json for f in self.files):
-            object.__setattr__(self, "variants_json", (*self.variants_json, *(f for f in self.files if f.is_variants_json)))
-            object.__setattr__(self, "files", tuple(f for f in self.files if not f.is_variants_json))
+    __slots__ = ("_groups", "name", "url", "variants_json")
+
+    def __init__(
+        self, name: NormalizedName, url: str, files: Iterable[DistFile] = (), variants_json: Iterable[DistFile] = ()
+    ) -> None:
+        self.name = name
+        self.url = url
+        #: PEP 825 ``{name}-{version}-variants.json`` files the page links (never among :meth:`release`)
+        variants = list(variants_json)
+        grouped: dict[str, list[DistFile]] = {}
+        for f in files:
+            if f.is_variants_json:
+                variants.append(f)
+            else:
+                grouped.setdefault(version_text(f.filename), []).append(f)
+        self.variants_json: tuple[DistFile, ...] = tuple(variants)
+        #: version text (as file names spell it) -> its files, as text until first asked for
+        self._groups: dict[str, str | tuple[DistFile, ...]] = {text: _encode(fs) for text, fs in grouped.items()}
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every file (decodes them all: for a whole-page view, not for resolution)."""
+        return tuple(f for text in self._groups for f in self.release(text))
+
+    def version_texts(self) -> list[str]:
+        """The versions as the file names spell them, in the page's order."""
+        return list(self._groups)
+
+    def release(self, text: str) -> tuple[DistFile, ...]:
+        """The files whose names spell the version *text*; none for a text the page lacks."""
+        group = self._groups.get(text, ())
+        if isinstance(group, str):
+            try:
+                rows = json.loads(group)
+                group = tuple(_from_row(row) for row in rows)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise SimpleParseError(f"a stored page is damaged: {exc!r}") from exc
+            self._groups[text] = group
+        return group
+
+    def lists(self, filename: str) -> bool:
+        """Whether the page lists a file of that name."""
+        return any(f.filename == filename for f in self.release(version_text(filename)))
 
     def versions(self) -> list[Version]:
         """Distinct versions, newest first."""
-        return sorted({f.version for f in self.files}, reverse=True)
+        found: set[Version] = set()
+        for text in self._groups:
+            with contextlib.suppress(ValueError):
+                found.add(Version(text))
+        return sorted(found, reverse=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectPage):
+            return NotImplemented
+        return (self.name, self.url, self.files, self.variants_json) == (other.name, other.url, other.files, other.variants_json)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ProjectPage(name={self.name!r}, url={self.url!r}, versions={len(self._groups)})"
 
     def to_json(self) -> str:
-        files = [f.to_dict() for f in (*self.files, *self.variants_json)]
-        return json.dumps({"name": self.name, "url": self.url, "files": files})
+        """The page as the cache stores it: a header line, then a line per version."""
+        body = "\n".join(f"{text}\t{group if isinstance(group, str) else _encode(group)}" for text, group in self._groups.items())
+        head = json.dumps({
+            "name": self.name, "url": self.url, "variants": [_row(f) for f in self.variants_json], "crc": _crc(body),
+        })
+        return f"{_STORED_FORMAT}\n{head}\n{body}"
 
     @classmethod
     def from_json(cls, text: str) -> ProjectPage:
-        """A page stored by :meth:`to_json`.
+        """A page stored by :meth:`to_json`; its versions are decoded when first asked for.
 
-        :raises SimpleParseError: the stored text is damaged.
+        :raises SimpleParseError: the stored text is damaged, or from another format.
         """
+        stored, _, rest = text.partition("\n")
+        if stored != _STORED_FORMAT:
+            raise SimpleParseError("a stored page is in another format")
+        first, _, body = rest.partition("\n")
         try:
-            data = json.loads(text)
-            files = tuple(DistFile.from_dict(f) for f in data["files"])
-            return cls(name=canonicalize_name(data["name"]), url=data["url"], files=files)
+            head = json.loads(first)
+            if head["crc"] != _crc(body):  # cut short or altered: a miss, not a failure later on
+                raise ValueError("its checksum does not match")
+            page = cls(canonicalize_name(head["name"]), head["url"], (), [_from_row(r) for r in head["variants"]])
+            if not isinstance(page.url, str):
+                raise TypeError("url")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise SimpleParseError(f"a stored page is damaged: {exc!r}") from exc
+        for line in body.split("\n") if body else ():
+            version, tab, rows = line.partition("\t")
+            if not tab or not rows.startswith("["):
+                raise SimpleParseError("a stored page is damaged: a line without its version")
+            page._groups[version] = rows
+        return page
 
 
 _FILENAME_CACHE: dict[str, tuple[NormalizedName, Version, frozenset[Tag]]] = {}
+#: names remembered at most (each holds its text, a Version and a tag set)
+_FILENAME_CACHE_MAX = 1 << 14
 
 
 def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
@@ -190,6 +307,8 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
     hit = _FILENAME_CACHE.get(filename)
     if hit is not None:
         return hit
+    if len(_FILENAME_CACHE) >= _FILENAME_CACHE_MAX:
+        _FILENAME_CACHE.clear()  # a run reads some 100,000 names: keep the recent ones only
     if filename.endswith(".whl"):
         # An index lists thousands of wheels sharing a few name-version prefixes and tag
         # triples: packaging checks each prefix once (with a stand-in tag) and each triple is
@@ -218,7 +337,7 @@ VARIANTS_JSON = "-variants.json"
 _LABEL = re.compile(r"[0-9a-z_.]{1,16}")
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def variant_label(filename: str) -> str | None:
     """The PEP 825 variant label of a wheel file name, ``None`` for a plain wheel (or not a wheel).
 
@@ -541,19 +660,65 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
         raise SimpleParseError(f"the page's files must be an array, not {_kind(raw_files)}")
     _check_links(len(raw_files))
     wanted = canonicalize_name(name) if name else None
-    return [
-        file
-        for at, raw in enumerate(raw_files)
-        if (file := _json_file(_Fields(raw, f"files[{at}]"), page_url, wanted)) is not None
-    ]
+    join = _Joiner(page_url)
+    files: list[DistFile] = []
+    for at, raw in enumerate(raw_files):
+        file = _plain_json_file(raw, wanted)
+        if file is _CHECK:  # anything unusual goes through the field-by-field checks
+            file = _json_file(_Fields(raw, f"files[{at}]"), join, wanted)
+        if file is not None:
+            files.append(file)
+    return files
 
 
-def _json_file(entry: _Fields, page_url: str, wanted: str | None) -> DistFile | None:
+#: :func:`_plain_json_file`'s answer for an entry it leaves to the checked path (never a page's file)
+_CHECK = DistFile("", "")
+
+
+def _plain_json_file(raw: object, wanted: str | None) -> DistFile | None:
+    """The usual entry (an absolute link, fields of the PEP's types, metadata without hashes)
+    read without the checked path's overhead; the same answer, or :data:`_CHECK`."""
+    if type(raw) is not dict:
+        return _CHECK
+    get = raw.get
+    filename, href, hashes = get("filename"), get("url"), get("hashes")
+    requires_python, yanked, size, upload = get("requires-python"), get("yanked"), get("size"), get("upload-time")
+    metadata = get("core-metadata") if "core-metadata" in raw else get("dist-info-metadata")
+    if (
+        type(filename) is not str or type(href) is not str
+        or not href.startswith(("https://", "http://")) or "#" in href or "/." in href
+        or (hashes is not None and (type(hashes) is not dict or any(type(v) is not str for v in hashes.values())))
+        or (requires_python is not None and type(requires_python) is not str)
+        or (yanked is not None and type(yanked) is not bool and type(yanked) is not str)
+        or (size is not None and (type(size) is not int or size < 0))
+        or (upload is not None and type(upload) is not str)
+        or (metadata is not None and type(metadata) is not bool)
+    ):
+        return _CHECK
+    if _unwanted(filename, wanted):
+        return None
+    return DistFile(
+        filename=filename,
+        url=href,
+        hashes=hashes or {},
+        requires_python=requires_python or None,
+        yanked=None if yanked is None or yanked is False else ("" if yanked is True else yanked),
+        core_metadata=metadata is True,
+        size=size,
+        upload_time=upload,
+    )
+
+
+def _json_file(entry: _Fields, join: _Joiner, wanted: str | None) -> DistFile | None:
     filename = entry.text("filename", required=True) or ""
     href = entry.text("url", required=True) or ""
     if _unwanted(filename, wanted):
         return None
-    url, fragment_hashes = _hashes_from_fragment(_join(page_url, href))
+    try:
+        joined = join(href)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket in the host
+        raise SimpleParseError(f"a file URL cannot be read: {exc}") from exc
+    url, fragment_hashes = _hashes_from_fragment(joined)
     hashes = entry.strings("hashes")
     yanked = entry.flag_or("yanked", str, "a boolean or a string")
     key = "core-metadata" if "core-metadata" in entry.data else "dist-info-metadata"
@@ -584,23 +749,42 @@ def _check_links(count: int) -> None:
 
 
 def parse_page(
-    text: str, content_type: str, page_url: str, name: str
+    text: str, content_type: str, page_url: str, name: str, links: Callable[[Iterable[DistFile]], Iterable[DistFile]] | None = None,
 ) -> ProjectPage:
-    """Parse a project page by its content type (JSON or HTML)."""
+    """Parse a project page by its content type (JSON or HTML).
+
+    :param links: keeps (and may rewrite) the files a caller may follow.
+    """
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or mime == "application/json":
         files = parse_json(text, page_url, name)
     else:
         files = parse_html(text, page_url, name)
-    return ProjectPage(name=canonicalize_name(name), url=page_url, files=tuple(files))
+    return ProjectPage(canonicalize_name(name), page_url, links(files) if links else files)
 
 
 def merge_pages(name: str, pages: Iterable[ProjectPage]) -> ProjectPage:
-    """One page from several sources; the first listing of a filename wins."""
-    seen: dict[str, DistFile] = {}
-    urls: list[str] = []
+    """One page from several sources; the first listing of a filename wins.
+
+    Only the versions that several sources list are decoded to be merged; the others are
+    taken as they are.
+    """
+    pages = list(pages)
+    variants: dict[str, DistFile] = {}
+    owners: dict[str, list[ProjectPage]] = {}
     for page in pages:
-        urls.append(page.url)
-        for f in (*page.files, *page.variants_json):
-            seen.setdefault(f.filename, f)
-    return ProjectPage(name=canonicalize_name(name), url=" ".join(urls), files=tuple(seen.values()))
+        for f in page.variants_json:
+            variants.setdefault(f.filename, f)
+        for text in page.version_texts():
+            owners.setdefault(text, []).append(page)
+    merged = ProjectPage(canonicalize_name(name), " ".join(page.url for page in pages), (), variants.values())
+    for text, listing in owners.items():
+        if len(listing) == 1:
+            merged._groups[text] = listing[0]._groups[text]
+            continue
+        seen: dict[str, DistFile] = {}
+        for page in listing:
+            for f in page.release(text):
+                seen.setdefault(f.filename, f)
+        merged._groups[text] = tuple(seen.values())
+    return merged

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 
 from nab_resolver.types import RangeProtocol
 from packaging.tags import Tag
@@ -29,12 +29,12 @@ from packaging.version import InvalidVersion, Version
 
 from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
 from ..index import PackageIndex
-from ..index.simple import DistFile, version_text
+from ..index.simple import DistFile, ProjectPage
 from ..index.variants import VariantPick, pick_variant
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
 
-__all__ = ["Files", "Finder", "Miss"]
+__all__ = ["Files", "Finder", "Miss", "Releases"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,28 +64,52 @@ def _version(text: str) -> Version:
     return Version(text)
 
 
+class Releases(Mapping[Version, tuple[DistFile, ...]]):
+    """One project's files by version, newest first; a version's files are read from its page
+    when first asked for (a check looks at a few versions of each project)."""
+
+    def __init__(self, page: ProjectPage) -> None:
+        self._page = page
+        grouped: dict[Version, list[str]] = {}
+        for text in page.version_texts():
+            try:
+                grouped.setdefault(_version(text), []).append(text)
+            except InvalidVersion:
+                continue  # the page parser admits only valid names; be safe
+        self._texts = {v: tuple(texts) for v, texts in sorted(grouped.items(), reverse=True)}
+        self._files: dict[Version, tuple[DistFile, ...]] = {}
+
+    def __getitem__(self, version: Version) -> tuple[DistFile, ...]:
+        found = self._files.get(version)
+        if found is None:
+            texts = self._texts[version]
+            found = self._page.release(texts[0]) if len(texts) == 1 else tuple(
+                f for text in texts for f in self._page.release(text)
+            )
+            self._files[version] = found
+        return found
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._texts
+
+
 class Files:
     """Files of each project by version, newest first: the same for every target of a run."""
 
     def __init__(self, index: PackageIndex) -> None:
         self.index = index
-        self._by_name: dict[str, dict[Version, tuple[DistFile, ...]]] = {}
+        self._by_name: dict[str, Releases] = {}
 
-    def __call__(self, name: str) -> dict[Version, tuple[DistFile, ...]]:
+    def __call__(self, name: str) -> Releases:
         found = self._by_name.get(name)
         if found is None:
-            page = self.index.project(name)
-            by_text: dict[str, list[DistFile]] = {}
-            for f in page.files:
-                by_text.setdefault(version_text(f.filename), []).append(f)
-            grouped: dict[Version, list[DistFile]] = {}
-            for text, files in by_text.items():
-                try:
-                    grouped.setdefault(_version(text), []).extend(files)
-                except InvalidVersion:
-                    continue  # the page parser admits only valid names; be safe
-            found = {v: tuple(fs) for v, fs in sorted(grouped.items(), reverse=True)}
-            self._by_name[name] = found
+            found = self._by_name[name] = Releases(self.index.project(name))
         return found
 
 
