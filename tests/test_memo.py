@@ -244,6 +244,19 @@ def test_a_page_removed_from_the_cache_misses(server: IndexServer, computed: lis
     assert run(capsys, server, *BASE) == first and len(computed) == 2
 
 
+def test_a_page_row_altered_in_place_misses(
+    server: IndexServer, computed: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run(capsys, server, *BASE)
+    with cache_db() as conn:  # same length, same fetch time: only the bytes differ
+        changed = conn.execute("UPDATE pages SET body = substr(body, 1, length(body) - 1) || "
+                               "CASE WHEN substr(body, -1) = 'X' THEN 'Y' ELSE 'X' END WHERE url LIKE '%/plugin/'")
+        assert changed.rowcount == 1
+    server.clear_log()
+    assert run(capsys, server, *BASE) == first and len(computed) == 2
+    assert server.requests("/simple/plugin/"), "the damaged page is read again"
+
+
 def _local_index(root: Path, versions: dict[str, str]) -> Path:
     """A ``file:`` index of *plugin*: ``root/simple/plugin/index.html`` linking wheels in *root*."""
     page = root / "simple" / "plugin"

@@ -334,21 +334,21 @@ class Cache:
         self._run("UPDATE pages SET fetched = ? WHERE url = ?", (now, url), write=True)
         return now
 
-    def page_row(self, url: str) -> tuple[float, int, str | None, str | None, int] | None:
-        """A stored page's fetch time, status, ETag, Last-Modified and body length (in
-        characters), without reading its body; ``None`` when absent or of the wrong shape."""
+    def page_row(self, url: str) -> tuple[float, int, str | None, str | None, bytes] | None:
+        """A stored page's fetch time, status, ETag, Last-Modified and body (its UTF-8 bytes, not
+        decoded); ``None`` when absent or of the wrong shape."""
         rows = self._run(
-            "SELECT fetched, status, etag, last_modified, length(body) FROM pages WHERE url = ?", (url,)
+            "SELECT fetched, status, etag, last_modified, CAST(body AS BLOB) FROM pages WHERE url = ?", (url,)
         )
         if not rows:
             return None
-        fetched, status, etag, modified, length = rows[0]
+        fetched, status, etag, modified, body = rows[0]
         if not (
-            isinstance(fetched, (int, float)) and isinstance(status, int) and isinstance(length, int)
+            isinstance(fetched, (int, float)) and isinstance(status, int) and isinstance(body, bytes)
             and isinstance(etag, (str, type(None))) and isinstance(modified, (str, type(None)))
         ):
             return None
-        return float(fetched), status, etag, modified, length
+        return float(fetched), status, etag, modified, body
 
     # -- metadata ---------------------------------------------------------
 

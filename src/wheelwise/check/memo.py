@@ -43,7 +43,7 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from ..cache import Cache
-from ..index.stamps import Stamp, file_stamp
+from ..index.stamps import Stamp, body_crc, file_stamp
 
 __all__ = ["MAX_MEMO_BYTES", "decode", "encode", "knowledge_digest", "question_key", "recall", "remember"]
 
@@ -372,7 +372,7 @@ def _stamps_hold(cache: Cache, stamps: object, *, ttl: float, offline: bool, now
         kind, where = stamp[0], stamp[1]
         if kind == "page" and len(stamp) == 7:
             row = cache.page_row(where)
-            if row is None or list(row) != stamp[2:]:
+            if row is None or [*row[:4], body_crc(row[4])] != stamp[2:]:
                 return False
             if not offline and not 0 <= now - row[0] < ttl:
                 return False

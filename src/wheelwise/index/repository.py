@@ -227,7 +227,7 @@ class PackageIndex:
 
     def _stamp_page(self, page: CachedPage, fetched: float | None = None) -> None:
         self._stamp(page_stamp(page.url, page.fetched if fetched is None else fetched, page.status, page.etag,
-                               page.last_modified, len(page.body)))
+                               page.last_modified, page.body))
 
     # -- pages ------------------------------------------------------------
 

@@ -3,9 +3,10 @@
 A *stamp* is a small tuple of plain values (it is stored as JSON with a remembered check
 result, see :mod:`wheelwise.check.memo`):
 
-- ``("page", url, fetched, status, etag, last_modified, length)``: a project page from the
-  cache, as its row stood when it was used; the row changes whenever the page is fetched
-  or revalidated again;
+- ``("page", url, fetched, status, etag, last_modified, crc)``: a project page from the
+  cache, as its row stood when it was used (``crc``: the CRC-32 of its body's UTF-8 bytes,
+  so a row altered in place shows too); the row changes whenever the page is fetched or
+  revalidated again;
 - ``("file", path, mtime_ns, size, inode)``: a local file or folder (a ``file:`` index page,
   a find-links folder, a local distribution), stat'ed *before* it was read, so that a change
   made while it was read still shows; all ``None`` when it did not exist;
@@ -19,9 +20,10 @@ checks stamps without it.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
-__all__ = ["Stamp", "file_stamp", "folder_page_stamps", "page_stamp", "uncached_stamp"]
+__all__ = ["Stamp", "body_crc", "file_stamp", "folder_page_stamps", "page_stamp", "uncached_stamp"]
 
 #: a stamp: its kind first, then plain values
 Stamp = tuple[str | int | float | None, ...]
@@ -38,9 +40,14 @@ def file_stamp(path: str | os.PathLike[str]) -> Stamp:
 
 
 def page_stamp(url: str, fetched: float, status: int, etag: str | None, last_modified: str | None,
-               length: int) -> Stamp:
-    """A cached page's row as it stood when it was used (``length``: characters of its body)."""
-    return ("page", url, fetched, status, etag, last_modified, length)
+               body: str | bytes) -> Stamp:
+    """A cached page's row as it stood when it was used."""
+    return ("page", url, fetched, status, etag, last_modified, body_crc(body))
+
+
+def body_crc(body: str | bytes) -> int:
+    """The CRC-32 of a stored page body (text as the cache stores it: UTF-8)."""
+    return zlib.crc32(body.encode() if isinstance(body, str) else body)
 
 
 def uncached_stamp(url: str) -> Stamp:
