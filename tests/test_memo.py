@@ -417,3 +417,38 @@ def test_verbose_says_the_answer_was_remembered(server: IndexServer, capsys: pyt
     main(argv)
     err = capsys.readouterr().err
     assert "answered from the memo of an identical earlier check" in err and "metadata:" not in err
+
+
+# -- every kind of answer survives the stored form ------------------------------------------------------
+
+
+def _scenarios() -> list[Path]:
+    from test_check_scenarios import SCENARIOS  # noqa: PLC0415 - the scenario suite's cases
+
+    return list(SCENARIOS)
+
+
+@pytest.mark.parametrize("path", _scenarios(), ids=lambda p: p.stem)
+def test_every_scenario_answer_round_trips(path: Path) -> None:
+    """ok, build (native, binaries), blocked with each reason, nearest, successors, variants,
+    every kind of knowledge rule: stored and read back, the same document and the same words."""
+    import io  # noqa: PLC0415
+
+    from test_check_scenarios import run_scenario  # noqa: PLC0415
+
+    from wheelwise.check import CheckReport  # noqa: PLC0415
+    from wheelwise.cli.check import render_report  # noqa: PLC0415
+    from wheelwise.cli.html import check_html  # noqa: PLC0415
+    from wheelwise.cli.markdown import check_markdown  # noqa: PLC0415
+
+    _, cell = run_scenario(path)
+    report = CheckReport([], [], [cell], knowledge_used=True)
+    again = memo.decode(memo.encode(report))
+    assert again.to_dict() == report.to_dict()
+
+    def words(r: CheckReport) -> tuple[str, str, str]:
+        out = io.StringIO()
+        render_report(r, out, pins=True)
+        return out.getvalue(), check_markdown(r, pins=True), check_html(r, pins=True)
+
+    assert words(again) == words(report)
