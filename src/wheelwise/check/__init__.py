@@ -219,6 +219,8 @@ class Checker:
         self.verdicts: dict[Target, str] = {}
         #: verdicts being worked out for "nearest working" (one resolution per cell, see nearest)
         self.pending: dict[Target, concurrent.futures.Future[str]] = {}
+        #: (target, project, requirement) -> whether some version in range installs there, sdists allowed
+        self.usable: dict[tuple[Target, str, str], bool] = {}
         self.lock = threading.Lock()
 
     def resolve(self, target: Target, roots: Sequence[Req], *, sdists: Sdists) -> Outcome:
@@ -287,7 +289,9 @@ class Checker:
         return [f"{why}, so pip checks hashes and refuses to install "
                 f"{', '.join(bare)}: no --hash for them (pin each with == and add its --hash)"]
 
-    def cell(self, target: Target) -> Cell:
+    def cell(self, target: Target, *, with_successors: bool = True) -> Cell:
+        """The cell's verdict, pins or blockers; *with_successors*: also the successors of its
+        blocked requests (:meth:`successors`), else the caller asks for them."""
         verdict, outcome = self.verdict(target)
         self.verdicts[target] = verdict
         cell = Cell(target, verdict)
@@ -310,9 +314,16 @@ class Checker:
         cell.knowledge = list(outcome.applied)
         if outcome.limit is None:
             cell.not_examined = [r.key for r in roots if r.name not in outcome.involved]
-        if verdict == "blocked" and self.replacements:
-            cell.replacements = successors(self, cell, roots, self.replacements)
+        if with_successors:
+            cell.replacements = self.successors(cell)
         return cell
+
+    def successors(self, cell: Cell) -> list[Successor]:
+        """For a blocked cell, the successors (knowledge) of its blocked requests, each resolved
+        alone on the cell's target."""
+        if cell.verdict != "blocked" or not self.replacements:
+            return []
+        return successors(self, cell, root_requirements(self.requested, cell.target), self.replacements)
 
     def _variants(self, target: Target, resolution: Resolution) -> list[VariantChoice]:
         finder = self.shared.finder(target, False)
@@ -370,9 +381,14 @@ def check(
     checker = Checker(index, requested, constraints, rules, replacements=replacements, max_rounds=max_rounds,
                       selection=selection, python_bounds=python_bounds)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-        cells = list(pool.map(checker.cell, targets))
-        if nearest:
-            failing = [c for c in cells if c.verdict == "blocked"]
-            for cell, found in zip(failing, pool.map(lambda c: nearest_working(checker, c), failing), strict=True):
-                cell.nearest = found
+        cells = list(pool.map(lambda t: checker.cell(t, with_successors=False), targets))
+    failing = [c for c in cells if c.verdict == "blocked"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, 2 * len(failing)))) as pool:
+        # a blocked cell's successors and its nearest working cells at once: both wait on the index
+        found_successors = [pool.submit(checker.successors, c) for c in failing]
+        found_nearest = [pool.submit(nearest_working, checker, c) for c in failing] if nearest else []
+        for cell, replaced in zip(failing, found_successors, strict=True):
+            cell.replacements = replaced.result()
+        for cell, near in zip(failing, found_nearest, strict=False):  # none without nearest
+            cell.nearest = near.result()
     return CheckReport(list(requested), list(constraints), cells, bool(rules), nearest)

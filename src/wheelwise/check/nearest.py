@@ -32,6 +32,9 @@ NEAREST_PYTHONS = tuple((3, m) for m in range(8, SUPPORTED_PYTHONS[-1][1] + 1))
 #: cells resolved at most while looking, and how many are reported
 MAX_NEAREST = 8
 NEAREST_SHOWN = 3
+#: options resolved at once: a few more than are shown, as some that pass the filter still fail
+#: (resolutions mostly wait on the index, so those in parallel cost little more than one)
+NEAREST_AT_ONCE = NEAREST_SHOWN + 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,19 +81,19 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
     its own pages and metadata), and taken in their order: the answer does not depend on
     which finishes first.
     """
-    options = [o for o in _options(cell.target, cell.blockers) if _might_work(checker, o, cell.blockers, cell.target.python)]
+    # filtered as they are reached: the search mostly stops after the first few
+    options = (o for o in _options(cell.target, cell.blockers) if _might_work(checker, o, cell.blockers, cell.target.python))
     found: list[Nearby] = []
     attempts = 0
-    at = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_SHOWN) as pool:
-        while at < len(options) and len(found) < NEAREST_SHOWN:
-            # the next options up to NEAREST_SHOWN not resolved yet (cells resolved already cost nothing)
+    option = next(options, None)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=NEAREST_AT_ONCE) as pool:
+        while option is not None and len(found) < NEAREST_SHOWN:
+            # the next options not resolved yet (cells resolved already cost nothing)
             window: list[Target] = []
             fresh: list[Target] = []
             cached_ok = 0
-            # as many unresolved options as could still be needed, no more
-            while at < len(options) and len(fresh) < NEAREST_SHOWN - len(found) - cached_ok:
-                option = options[at]
+            # as many unresolved options as could still be needed, and a few in case some fail
+            while option is not None and len(fresh) < NEAREST_AT_ONCE - len(found) - cached_ok:
                 if checker.verdicts.get(option) in ("ok", "build"):
                     cached_ok += 1
                 if option not in checker.verdicts:
@@ -99,16 +102,16 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
                     attempts += 1
                     fresh.append(option)
                 window.append(option)
-                at += 1
+                option = next(options, None)
             if not window:
                 break
             list(pool.map(lambda o: _verdict(checker, o), fresh))
-            for option in window:
-                verdict = checker.verdicts[option]
+            for taken in window:
+                verdict = checker.verdicts[taken]
                 if verdict in ("ok", "build") and len(found) < NEAREST_SHOWN:
-                    rosetta = cell.target.os == option.os == "macos" and cell.target.arch == "arm64" and option.arch == "x86_64"
-                    found.append(Nearby(option, verdict, rosetta))
-            if attempts >= MAX_NEAREST and at < len(options) and options[at] not in checker.verdicts:
+                    rosetta = cell.target.os == taken.os == "macos" and cell.target.arch == "arm64" and taken.arch == "x86_64"
+                    found.append(Nearby(taken, verdict, rosetta))
+            if attempts >= MAX_NEAREST and option is not None and option not in checker.verdicts:
                 break
     return found
 
@@ -156,7 +159,11 @@ def _might_work(checker: Checker, target: Target, blockers: Sequence[Blocker], p
         except ValueError:
             lifted[blocker] = True
             continue
-        lifted[blocker] = next(finder.choose(blocker.project, to_range(spec)), None) is not None
+        key = (target, blocker.project, blocker.requirement)
+        found = checker.usable.get(key)
+        if found is None:  # every blocked cell of a matrix asks it of the same options
+            found = checker.usable[key] = next(finder.choose(blocker.project, to_range(spec)), None) is not None
+        lifted[blocker] = found
     everywhere = [b for b in blockers if not b.versions]
     if not all(lifted[b] for b in everywhere):
         return False

@@ -675,9 +675,12 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
 _CHECK = DistFile("", "")
 
 
-def _plain_json_file(raw: object, wanted: str | None) -> DistFile | None:
+def _plain_json_file(raw: object, wanted: str | None, *, record: bool = True) -> DistFile | None:
     """The usual entry (an absolute link, fields of the PEP's types, metadata without hashes)
-    read without the checked path's overhead; the same answer, or :data:`_CHECK`."""
+    read without the checked path's overhead; the same answer, or :data:`_CHECK`.
+
+    :param record: ``False`` only checks the entry's shape (``None`` when it is usual).
+    """
     if type(raw) is not dict:
         return _CHECK
     get = raw.get
@@ -695,7 +698,7 @@ def _plain_json_file(raw: object, wanted: str | None) -> DistFile | None:
         or (metadata is not None and type(metadata) is not bool)
     ):
         return _CHECK
-    if _unwanted(filename, wanted):
+    if not record or _unwanted(filename, wanted):
         return None
     return DistFile(
         filename=filename,
@@ -748,15 +751,69 @@ def _check_links(count: int) -> None:
         raise SimpleParseError(f"it lists {count:,} files, over {limit.describe()}")
 
 
+def _quick_json_page(text: str, page_url: str, name: str) -> ProjectPage | None:
+    """A PEP 691 page whose every entry is of the usual shape (:func:`_plain_json_file`), kept as
+    compact rows without making a record of each file; ``None`` leaves it to the checked path.
+
+    Only links a caller keeps as they are qualify: absolute ``http(s)`` URLs with neither
+    userinfo nor query (no credential to take off, no local file to refuse).
+    """
+    data = _load_json(text)
+    meta = data.get("meta") if type(data) is dict else None
+    version = meta.get("api-version") if type(meta) is dict else None
+    files = data.get("files") if type(data) is dict else None
+    if type(version) is not str or not version.startswith("1.") or type(files) is not list:
+        return None
+    _check_links(len(files))
+    wanted = canonicalize_name(name)
+    groups: dict[str, list[list[Any]]] = {}
+    variants: list[DistFile] = []
+    for raw in files:
+        if _plain_json_file(raw, None, record=False) is _CHECK or "@" in raw["url"] or "?" in raw["url"]:
+            return None
+        filename = raw["filename"]
+        if _unwanted(filename, wanted):
+            continue
+        row = _raw_row(raw)
+        if filename.endswith(VARIANTS_JSON):
+            variants.append(_from_row(row))
+        else:
+            groups.setdefault(version_text(filename), []).append(row)
+    page = ProjectPage(wanted, page_url, (), variants)
+    page._groups = {text: json.dumps(rows, separators=(",", ":")) for text, rows in groups.items()}
+    return page
+
+
+def _raw_row(raw: dict[str, Any]) -> list[Any]:
+    """:func:`_row` of a usual PEP 691 entry, straight from the JSON."""
+    filename, url, hashes = raw["filename"], raw["url"], raw.get("hashes")
+    if url.endswith("/" + filename):
+        url = url[: -len(filename)]
+    if hashes is not None:
+        hashes = hashes.get("sha256") if len(hashes) == 1 and "sha256" in hashes else (dict(hashes) or None)
+    yanked = raw.get("yanked")
+    metadata = raw.get("core-metadata") if "core-metadata" in raw else raw.get("dist-info-metadata")
+    row = [filename, url, hashes, raw.get("requires-python") or None,
+           None if yanked is None or yanked is False else ("" if yanked is True else yanked),
+           metadata is True, raw.get("size"), raw.get("upload-time")]
+    while len(row) > 2 and (row[-1] is None or row[-1] is False):
+        row.pop()
+    return row
+
+
 def parse_page(
     text: str, content_type: str, page_url: str, name: str, links: Callable[[Iterable[DistFile]], Iterable[DistFile]] | None = None,
 ) -> ProjectPage:
     """Parse a project page by its content type (JSON or HTML).
 
-    :param links: keeps (and may rewrite) the files a caller may follow.
+    :param links: keeps (and may rewrite) the files a caller may follow; a JSON page whose every
+        link is a plain ``http(s)`` URL without userinfo or query is kept as it is, unasked.
     """
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or mime == "application/json":
+        quick = _quick_json_page(text, page_url, name)
+        if quick is not None:
+            return quick
         files = parse_json(text, page_url, name)
     else:
         files = parse_html(text, page_url, name)
