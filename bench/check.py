@@ -8,7 +8,8 @@ Questions (each measured --repeat times; every figure printed is a median):
 - matrix: ``tensorflow tensorflow-metal`` on macos-arm64, macos-x86_64, linux-x86_64,
   linux-aarch64, windows-amd64 x CPython 3.9-3.14 (30 cells) in one
   ``wheelwise check ... --json`` process, cold (empty WHEELWISE_CACHE_DIR) and warm (the
-  cache the cold run filled).  uv anchor: one cell (macos-arm64 / 3.12,
+  cache the cold run filled: the answer the cold run remembered), and warm computed
+  (``--no-memo``: every cell resolved again from the cached pages and metadata).  uv anchor: one cell (macos-arm64 / 3.12,
   ``--only-binary :all:``) on a fresh uv cache; for reference, the loop of all 30 cells
   (one ``uv pip compile`` each) starting from a fresh uv cache.
   Goals: matrix cold <= 1.5x one uv cell cold; matrix warm < 0.5 s.
@@ -149,8 +150,8 @@ class WheelwiseRun:
 
 
 def wheelwise(reqs: list[str], targets: list[str], pythons: list[str], cache: Path, index: str,
-              timeout: float) -> WheelwiseRun:
-    argv = [sys.executable, "-m", "wheelwise", "check", *reqs, "--json", "--index-url", index]
+              timeout: float, *extra: str) -> WheelwiseRun:
+    argv = [sys.executable, "-m", "wheelwise", "check", *reqs, "--json", "--index-url", index, *extra]
     for target in targets:
         argv += ["-t", target]
     for python in pythons:
@@ -257,10 +258,14 @@ class Repeat:
     uv: dict[str, UvRun]  # variant -> one anchor cell, cold
     loop: list[UvRun] = field(default_factory=list)
     loop_wall: float = 0.0
+    #: warm with ``--no-memo``: resolved again from the cache
+    computed: WheelwiseRun | None = None
 
     def raw(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wheelwise_cold": self.cold.raw(), "wheelwise_warm": self.warm.raw(),
                                "uv": {k: v.raw() for k, v in self.uv.items()}}
+        if self.computed is not None:
+            out["wheelwise_warm_computed"] = self.computed.raw()
         if self.loop:
             out["uv_loop"] = {"wall": self.loop_wall, "runs": [r.raw() for r in self.loop]}
         return out
@@ -273,9 +278,11 @@ def ask(q: Question, index: str, args: argparse.Namespace) -> Repeat:
         loud(q.name, "cold", cold)
         warm = wheelwise(q.reqs, q.targets, q.pythons, cache, index, args.timeout)
         loud(q.name, "warm", warm)
+        computed = wheelwise(q.reqs, q.targets, q.pythons, cache, index, args.timeout, "--no-memo")
+        loud(q.name, "warm computed", computed)
         anchors = {v: uv(q.reqs, *q.anchor, v, Path(tmp, f"uv-{v}"), index, args.uv_timeout)
                    for v in q.variants}
-        rep = Repeat(cold, warm, anchors)
+        rep = Repeat(cold, warm, anchors, computed=computed)
         if q.loop:
             start = time.perf_counter()
             rep.loop = [uv(q.reqs, t, p, "binary", Path(tmp, "uv-loop"), index, args.uv_timeout)
@@ -368,6 +375,8 @@ def summarise(q: Question, reps: list[Repeat]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "wheelwise_cold": median([r.wall for r in ok_cold]),
         "wheelwise_warm": median([r.wall for r in ok_warm]),
+        "wheelwise_warm_computed": median([r.computed.run.wall for r in reps
+                                           if r.computed is not None and not r.computed.error]),
         "rss_cold": median([r.rss_mb for r in ok_cold]),
         "rss_warm": median([r.rss_mb for r in ok_warm]),
         "uv": {v: timed([r.uv[v].run for r in reps]) for v in q.variants},
@@ -395,7 +404,8 @@ def goals(name: str, s: dict[str, Any]) -> list[str]:
         lines.append(f"matrix cold <= 1.5x one uv cell cold: {ratio(cold, anchor)}x, "
                      f"{mark(None if r is None else r <= 1.5)}")
         lines.append(f"matrix warm < 0.5 s: {secs(warm)}, "
-                     f"{mark(None if warm is None else warm < 0.5)}")
+                     f"{mark(None if warm is None else warm < 0.5)} "
+                     f"(warm computed again, --no-memo: {secs(s['wheelwise_warm_computed'])})")
     if name == "seed":
         runs = [v for v in s["uv"].values() if v is not None]
         fastest = min(runs) if runs else None
@@ -476,9 +486,10 @@ def main() -> int:
             peak = max((x.run.rss_mb for x in rep.loop), default=0.0)
             loop = f"; uv loop {rep.loop_wall:.2f} s, peak {peak:.0f} MB" if rep.loop else ""
             cold, warm = rep.cold, rep.warm
+            again = f", warm --no-memo {rep.computed.run.wall:.2f} s" if rep.computed else ""
             print(f"run {run + 1} {name}: wheelwise cold {cold.run.wall:.2f} s "
                   f"{cold.run.rss_mb:.0f} MB {cold.verdicts}, warm {warm.run.wall:.2f} s "
-                  f"{warm.run.rss_mb:.0f} MB {warm.verdicts}; {uvs}{loop}", flush=True)
+                  f"{warm.run.rss_mb:.0f} MB {warm.verdicts}{again}; {uvs}{loop}", flush=True)
     sums = {n: summarise(q, reps[n]) for n, q in chosen.items()}
     print()
     for name, s in sums.items():

@@ -22,7 +22,7 @@ from helpers.wheels import make_wheel, wheel_filename
 
 from wheelwise.cache import Cache, CachedPage
 
-CACHE_FILE = "cache-v2.sqlite3"
+CACHE_FILE = "cache-v3.sqlite3"
 # <linux/prctl.h>, <linux/capability.h>
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
 
@@ -208,7 +208,7 @@ def test_a_damaged_file_is_set_aside_once_and_rebuilt(served: IndexServer, tmp_p
     run = check(served, cache_dir)
     assert answered(run), run.stderr
     (warning,) = warnings_in(run)
-    assert "was damaged: moved to cache-v2.sqlite3.corrupt" in warning
+    assert "was damaged: moved to cache-v3.sqlite3.corrupt" in warning
     assert (cache_dir / f"{CACHE_FILE}.corrupt").read_bytes() == b"this is not a database" * 100
     assert page_count(settle(cache_dir)) == 2
     served.clear_log()

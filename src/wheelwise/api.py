@@ -8,26 +8,29 @@ Index settings default to pip's own configuration, as on the command line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cache import Cache, default_cache_dir
-from .check import CheckReport
-from .check import check as check_cells
+from .cache import PAGE_TTL, Cache, default_cache_dir
+from .check.memo import question_key, recall, remember
 from .doctor import NewestRelease, Report, diagnose
 from .explain import Host, Match, host_context
 from .explain import explain as find_signatures
 from .facts import collect, validate
-from .index import IndexSettings, PackageIndex, load_pip_settings
-from .index.repository import ProgressHook
+from .index.settings import IndexSettings, load_pip_settings
 from .knowledge import load, load_constraints
 from .requirements import PythonBound, SourcedRequirement, parse_requirement_line
-from .resolve import DEFAULT_MAX_ROUNDS
+from .resolve.model import DEFAULT_MAX_ROUNDS
 from .selection import DEFAULT_SELECTION, Selection
 from .target import Target, host_target, parse_pythons, parse_target, with_properties
+
+if TYPE_CHECKING:
+    from .check import CheckReport
+    from .index.repository import PackageIndex, ProgressHook
 
 __all__ = ["check", "doctor", "explain", "matrix"]
 
@@ -83,6 +86,9 @@ def check(
     index: PackageIndex | None = None,
     selection: Selection = DEFAULT_SELECTION,
     python_bounds: Sequence[PythonBound] = (),
+    memo: bool = True,
+    cache: Cache | None = None,
+    opened: Callable[[PackageIndex], object] | None = None,
 ) -> CheckReport:
     """Will *requirements* install on each target and Python, and if not, why.
 
@@ -97,6 +103,11 @@ def check(
     :param selection: pip's ``--only-binary``/``--no-binary``/``--prefer-binary``/``--hash`` (default:
         pip's defaults; the CLI reads them from pip's configuration, flags and files).
     :param python_bounds: a project's or lock's own Requires-Python (see :func:`~wheelwise.requirements.read_project`).
+    :param memo: give the answer an identical earlier check stored while every page, folder and
+        file it read is unchanged and fresh (see :mod:`wheelwise.check.memo`), and store this one;
+        ``refresh`` recomputes (and stores) whatever is remembered.
+    :param cache: the cache to use (default: the one in *cache_dir*, else the user's).
+    :param opened: called with the index a computed answer opened (not on a remembered one).
     """
     items = list(targets)
     cells = [t for t in items if isinstance(t, Target)]
@@ -104,22 +115,39 @@ def check(
     if names:
         cells += matrix(names, pythons)
     wanted = _requirements(requirements, "requirements")
-    rules = load_constraints() if knowledge else ()
-    successors = load().replacements if knowledge else ()
     limits = _requirements(constraints, "constraints")
     if index is not None:
-        return check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds,
-                           selection=selection, python_bounds=python_bounds)
-    opened = PackageIndex(
-        settings or load_pip_settings(),
-        cache=Cache(cache_dir or default_cache_dir()),
-        offline=offline,
-        refresh=refresh,
-        progress=progress,
-    )
-    with opened:
-        return check_cells(opened, cells, wanted, limits, rules, replacements=successors, nearest=nearest, max_rounds=max_rounds,
-                           selection=selection, python_bounds=python_bounds)
+        settings, cache, offline, refresh = index.settings, index.cache, index.offline, index.refresh
+    settings = settings or load_pip_settings()
+    cache = cache or Cache(cache_dir or default_cache_dir())
+    key = ""
+    if memo:
+        key = question_key(
+            requirements=wanted, constraints=limits, targets=cells, python_bounds=python_bounds, selection=selection,
+            knowledge=knowledge, nearest=nearest, max_rounds=max_rounds, index_urls=settings.index_urls(),
+            find_links=settings.find_links,
+        )
+        if not refresh:
+            found = recall(cache, key, ttl=index.ttl if index is not None else PAGE_TTL, offline=offline)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+    rules = load_constraints() if knowledge else ()
+    successors = load().replacements if knowledge else ()
+    from .check import check as check_cells  # noqa: PLC0415 - the resolver, only when an answer is computed
+    from .index.repository import PackageIndex  # noqa: PLC0415 - the network client, likewise
+
+    with contextlib.ExitStack() as stack:
+        if index is None:
+            index = stack.enter_context(
+                PackageIndex(settings, cache=cache, offline=offline, refresh=refresh, progress=progress)
+            )
+        if opened is not None:
+            opened(index)
+        report = check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest,
+                             max_rounds=max_rounds, selection=selection, python_bounds=python_bounds)
+        if memo:
+            remember(cache, key, report, index.stamps())
+    return report
 
 
 def doctor(

@@ -4,7 +4,9 @@
   a file with that hash cannot have other metadata;
 - project pages are stored parsed, with their ETag / Last-Modified, and are
   revalidated after a TTL (10 minutes by default);
-- what each index can do (range requests) is remembered per origin.
+- what each index can do (range requests) is remembered per origin;
+- whole ``check`` answers are remembered with what they were computed from
+  (:mod:`wheelwise.check.memo` decides whether one still holds).
 
 Several processes may use it at once (WAL journal, busy timeout); each thread
 has its own connection.  The folder is created user-only (0700) and the file
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["Cache", "CacheUnusableError", "CachedPage", "default_cache_dir"]
+__all__ = ["MEMOS_KEPT", "PAGE_TTL", "Cache", "CacheUnusableError", "CachedPage", "default_cache_dir"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -50,9 +52,15 @@ CREATE TABLE IF NOT EXISTS metadata (
     key TEXT PRIMARY KEY, raw BLOB NOT NULL, native INTEGER, how TEXT NOT NULL, binaries TEXT);
 CREATE TABLE IF NOT EXISTS capabilities (
     origin TEXT PRIMARY KEY, no_range INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS memos (
+    key TEXT PRIMARY KEY, made REAL NOT NULL, stamps TEXT NOT NULL, result BLOB NOT NULL);
 """
-_TABLES = ("pages", "metadata", "capabilities")
-_VERSION = 2  # 2: an sdist's prebuilt binaries
+_TABLES = ("pages", "metadata", "capabilities", "memos")
+_VERSION = 3  # 2: an sdist's prebuilt binaries; 3: remembered check answers
+#: seconds a cached page is used without asking the index again
+PAGE_TTL = 600.0
+#: remembered answers kept at most (the oldest go first)
+MEMOS_KEPT = 256
 
 # SQLite primary result codes (https://www.sqlite.org/rescode.html).
 _BUSY, _LOCKED, _CORRUPT, _NOTADB = 5, 6, 11, 26
@@ -110,7 +118,7 @@ class CachedPage:
 class Cache:
     """Thread- and process-safe store of pages, metadata and index abilities.
 
-    :param directory: where ``cache-v2.sqlite3`` lives; ``None`` keeps
+    :param directory: where ``cache-v3.sqlite3`` lives; ``None`` keeps
         everything in memory for this process only.
     :param warn: called once with a sentence when the cache cannot be used as
         asked (read-only, full, unusable, rebuilt); also kept in :attr:`warnings`.
@@ -320,9 +328,27 @@ class Cache:
             write=True,
         )
 
-    def touch_page(self, url: str) -> None:
-        """Mark a page fresh again (the server answered 304 Not Modified)."""
-        self._run("UPDATE pages SET fetched = ? WHERE url = ?", (time.time(), url), write=True)
+    def touch_page(self, url: str) -> float:
+        """Mark a page fresh again (the server answered 304 Not Modified); the time it now bears."""
+        now = time.time()
+        self._run("UPDATE pages SET fetched = ? WHERE url = ?", (now, url), write=True)
+        return now
+
+    def page_row(self, url: str) -> tuple[float, int, str | None, str | None, bytes] | None:
+        """A stored page's fetch time, status, ETag, Last-Modified and body (its UTF-8 bytes, not
+        decoded); ``None`` when absent or of the wrong shape."""
+        rows = self._run(
+            "SELECT fetched, status, etag, last_modified, CAST(body AS BLOB) FROM pages WHERE url = ?", (url,)
+        )
+        if not rows:
+            return None
+        fetched, status, etag, modified, body = rows[0]
+        if not (
+            isinstance(fetched, (int, float)) and isinstance(status, int) and isinstance(body, bytes)
+            and isinstance(etag, (str, type(None))) and isinstance(modified, (str, type(None)))
+        ):
+            return None
+        return float(fetched), status, etag, modified, body
 
     # -- metadata ---------------------------------------------------------
 
@@ -347,6 +373,30 @@ class Cache:
             "INSERT OR REPLACE INTO metadata VALUES (?, ?, ?, ?, ?)",
             (key, raw, None if native is None else int(native), how, "\n".join(binaries) or None),
             write=True,
+        )
+
+    # -- remembered answers -----------------------------------------------
+
+    def get_memo(self, key: str, limit: int) -> tuple[str, bytes] | None:
+        """The stamps (JSON text) and result bytes remembered under *key*; ``None`` when
+        absent, of the wrong shape, or larger than *limit* bytes (never read whole)."""
+        rows = self._run(
+            "SELECT stamps, result FROM memos WHERE key = ? AND length(stamps) <= ? AND length(CAST(result AS BLOB)) <= ?",
+            (key, limit, limit),
+        )
+        if not rows:
+            return None
+        stamps, result = rows[0]
+        if not isinstance(stamps, str) or not isinstance(result, bytes):
+            return None
+        return stamps, result
+
+    def put_memo(self, key: str, stamps: str, result: bytes) -> None:
+        """Remember an answer; only the :data:`MEMOS_KEPT` newest are kept."""
+        self._run("INSERT OR REPLACE INTO memos VALUES (?, ?, ?, ?)", (key, time.time(), stamps, result), write=True)
+        self._run(
+            "DELETE FROM memos WHERE key NOT IN (SELECT key FROM memos ORDER BY made DESC LIMIT ?)",
+            (MEMOS_KEPT,), write=True,
         )
 
     # -- index abilities --------------------------------------------------

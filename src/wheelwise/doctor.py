@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
@@ -20,7 +20,6 @@ from packaging.version import InvalidVersion, Version
 
 from .compat import Compatible, requires_python_ok, wheel_verdict
 from .facts import HostFacts, same_arch
-from .index import PackageIndex
 from .knowledge import (
     FRAMEWORKS,
     Constraint,
@@ -33,6 +32,9 @@ from .knowledge import (
     unhandled,
 )
 from .target import Target
+
+if TYPE_CHECKING:
+    from .index import PackageIndex
 
 __all__ = ["CATEGORIES", "Finding", "NewestRelease", "Report", "Status", "diagnose", "newest_releases"]
 

@@ -24,7 +24,7 @@ import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -32,8 +32,10 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from .errors import BadInputError
 from .index.urls import redact
-from .lockfiles import LockedPackage, is_lock_file, read_lock
 from .selection import HASH_ALGORITHMS, parse_hash
+
+if TYPE_CHECKING:
+    from .lockfiles import LockedPackage
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -209,6 +211,8 @@ def read_requirements(
 
     A ``pylock.toml`` (or ``pylock.NAME.toml``) or ``uv.lock`` is read as a lock file.
     """
+    from .lockfiles import is_lock_file  # packaging.pylock and TOML: only where files are read
+
     env = dict(os.environ) if environ is None else environ
     file = Path(path)
     shown = str(path)
@@ -312,6 +316,8 @@ def _direct(text: str, source: str, line: int, result: RequirementSet) -> Source
 
 
 def _from_lock(path: Path, constraint: bool) -> RequirementSet:
+    from .lockfiles import read_lock
+
     locked = read_lock(path)
     result = RequirementSet()
     if locked.requires_python:

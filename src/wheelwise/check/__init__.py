@@ -15,13 +15,12 @@ import concurrent.futures
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..compat import Reason, requires_python_ok
-from ..index import PackageIndex
 from ..knowledge import Constraint, Needs, Replacement
 from ..knowledge import load as load_knowledge
 from ..requirements import PythonBound, SourcedRequirement
@@ -44,6 +43,9 @@ from .accelerators import architecture_warnings, cuda_warnings
 from .blockers import Blocker, explain
 from .nearest import Nearby, nearest_working
 from .successors import Successor, successors
+
+if TYPE_CHECKING:
+    from ..index import PackageIndex
 
 #: rounds of "allow sdists for the projects the last proof skipped" before allowing them all
 SDIST_ROUNDS = 4

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from ..compat import Reason, availability
 from ..index.simple import DistFile
 from ..resolve import Candidate, Failure, Req, RootCause, Shared, parse_requirement
-from ..resolve.finder import Finder
-from ..resolve.ranges import to_range
 from ..target import Target
+
+if TYPE_CHECKING:
+    from ..resolve.finder import Finder
+    from ..resolve.ranges import Versions
 
 __all__ = ["NEWEST", "Blocker", "describe_files", "explain"]
 
@@ -55,6 +58,14 @@ class Blocker:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"chain": list(self.chain), "versions": list(self.versions)}
+
+
+def to_range(specifier: SpecifierSet) -> Versions:
+    """The resolver's range of *specifier* (imported when a failure is explained: a check
+    answered from its memo never loads the resolver)."""
+    from ..resolve.ranges import to_range as convert
+
+    return convert(specifier)
 
 
 def describe_files(files: Sequence[DistFile]) -> str:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..compat import Reason, requires_python_ok
 from ..resolve import parse_requirement
-from ..resolve.ranges import to_range
 from ..target import MUSL_PRESETS, PRESETS, SUPPORTED_PYTHONS, Target
+from .blockers import to_range
 
 if TYPE_CHECKING:
     from . import Blocker, Cell, Checker

@@ -7,6 +7,7 @@ Exit codes (DESIGN.md): 0 all good; 1 the answer is "no"; 2 bad input;
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -16,8 +17,6 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import WheelwiseError
-from ..index.client import abort_all
-from . import cache, check, completion, config, doctor, explain, install, plan, show, verify
 from .output import add_common_options, wants_json
 from .render import configure, error_document, print_error, print_json
 
@@ -47,13 +46,34 @@ class UsageError(WheelwiseError):
 _ARGV: Sequence[str] | None = None
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: each command's module in cli/, in the order ``--help`` lists them
+COMMANDS = ("check", "doctor", "plan", "install", "verify", "explain", "show", "cache", "config", "completion")
+
+
+def _command_of(argv: Sequence[str] | None) -> str | None:
+    """The command *argv* runs when that is plain (its first word, no ``--help`` before it)."""
+    for word in argv or ():
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+        if word in ("-h", "--help"):
+            return None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the *argv* it will parse, only the module of the command
+    it runs is imported; the others get a bare parser of their name, never shown (a warm
+    ``check`` starts without the doctor's, installer's or resolver's imports)."""
     parser = _Parser(prog="wheelwise", description="Get ML frameworks installed and working.")
     parser.add_argument("--version", action="version", version=f"wheelwise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (check, doctor, plan, install, verify, explain, show, cache, config, completion):
-        module.register(sub)
+    running = _command_of(argv)
+    for name in COMMANDS:
+        if running is None or name == running:
+            importlib.import_module(f".{name}", __name__).register(sub)
+        else:
+            sub.add_parser(name)
     for command in sub.choices.values():
         add_common_options(command)
     return parser
@@ -62,14 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _on_sigint(signum: int, frame: object) -> None:
     # Shut down every fetch first: worker threads stuck in a read then end at once, so
     # nothing that waits for them (a thread pool's exit) holds Ctrl-C up.
-    abort_all()
+    client = sys.modules.get("wheelwise.index.client")  # never imported: nothing to shut down
+    if client is not None:
+        client.abort_all()
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(_ARGV)
+    args = build_parser(_ARGV).parse_args(_ARGV)
     configure(color=args.color, quiet=args.quiet, verbose=args.verbose)
     ours = threading.current_thread() is threading.main_thread() and (
         signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.markup import escape
 from rich.table import Table
@@ -16,8 +16,7 @@ from .. import api
 from ..api import matrix
 from ..check import Cell, CheckReport
 from ..errors import BadInputError
-from ..index import PackageIndex, load_pip_settings
-from ..index.settings import PipChoices
+from ..index.settings import PipChoices, load_pip_settings
 from ..index.urls import redact
 from ..requirements import (
     RequirementSet,
@@ -26,13 +25,11 @@ from ..requirements import (
     read_project,
     read_requirements,
 )
-from ..resolve import DEFAULT_MAX_ROUNDS
+from ..resolve.model import DEFAULT_MAX_ROUNDS
 from ..selection import Selection
 from ..target import PRESETS, Target
-from .github import append_summary, workflow_commands
-from .html import check_html
-from .markdown import check_markdown
-from .options import add_choice_options, add_index_options, open_index, pip_choices
+from .cache import open_cache
+from .options import add_choice_options, add_index_options, index_settings, pip_choices
 from .output import add_output_options, destination, output_format, write_atomically
 from .progress import progress
 from .render import console, print_json, style
@@ -45,6 +42,9 @@ from .words import (
     summary_span,
     verdict_span,
 )
+
+if TYPE_CHECKING:
+    from ..index.repository import PackageIndex
 
 __all__ = ["reason_words", "register", "render_report"]
 
@@ -83,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--show-pins", action="store_true", help="list every pin of each installable cell")
     parser.add_argument("--write-pins", metavar="DIR",
                         help="write each installable cell's pins to DIR/<cell>.txt, with hashes, for pip -r")
+    parser.add_argument("--no-memo", action="store_true",
+                        help="compute the answer even when an identical check's answer is remembered and still holds")
     parser.add_argument("--max-rounds", metavar="N", type=_positive, default=DEFAULT_MAX_ROUNDS,
                         help=f"resolver rounds per cell before it gives up (default {DEFAULT_MAX_ROUNDS})")
     add_index_options(parser)
@@ -171,12 +173,19 @@ def run(args: argparse.Namespace) -> int:
         no_index=True if wanted.no_index else None,
     )
     label = f"checking {len(cells)} cell{'s' if len(cells) != 1 else ''}"
-    with progress(label) as state, open_index(args, progress=state.hook, settings=settings) as index:
-        report = api.check(wanted.requirements, cells, constraints=wanted.constraints, index=index,
+    opened: list[PackageIndex] = []
+    with progress(label) as state:
+        report = api.check(wanted.requirements, cells, constraints=wanted.constraints,
+                           settings=index_settings(args, settings), cache=open_cache(), offline=args.offline,
+                           refresh=args.refresh, progress=state.hook, memo=not args.no_memo, opened=opened.append,
                            knowledge=not args.no_knowledge, nearest=not args.no_nearest, max_rounds=args.max_rounds,
                            selection=selection(choices, wanted), python_bounds=wanted.requires_python)
-        if style().verbose:
-            _fetch_summary(index)
+    if style().verbose:
+        if opened:
+            _fetch_summary(opened[0])
+        else:
+            console(sys.stderr).print("[dim]answered from the memo of an identical earlier check "
+                                      "(every page it read is unchanged); --no-memo or --refresh computes it again[/]")
     if args.write_pins:
         for path in write_pins(report, Path(args.write_pins)):
             console(sys.stderr).print(f"wrote {escape(str(path))}")
@@ -184,12 +193,20 @@ def run(args: argparse.Namespace) -> int:
         if form == "json":
             print_json(report.to_dict() | {"input_warnings": list(wanted.warnings)}, out)
         elif form == "markdown":
+            # each report format's imports when it is asked for
+            from .markdown import check_markdown
+
             out.write(check_markdown(report, pins=args.show_pins))
         elif form == "html":
+            from .html import check_html
+
             out.write(check_html(report, pins=args.show_pins))
         else:
             render_report(report, out, pins=args.show_pins)
     if form == "github":
+        from .github import append_summary, workflow_commands
+        from .markdown import check_markdown
+
         for command in workflow_commands(report):
             sys.stdout.write(command + "\n")
         append_summary(check_markdown(report, pins=args.show_pins))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..errors import BadInputError
-from ..index import IndexSettings, PackageIndex, load_pip_settings
-from ..index.repository import ProgressHook
-from ..index.settings import PipChoices, load_pip_choices
+from ..index.settings import IndexSettings, PipChoices, load_pip_choices, load_pip_settings
 from .cache import open_cache
+
+if TYPE_CHECKING:
+    from ..index.repository import PackageIndex, ProgressHook
 
 __all__ = ["add_choice_options", "add_index_options", "index_settings", "open_index", "pip_choices"]
 
@@ -48,6 +50,8 @@ def open_index(
     args: argparse.Namespace, progress: ProgressHook | None = None, settings: IndexSettings | None = None
 ) -> PackageIndex:
     """A :class:`PackageIndex` configured by pip's settings (or *settings*) and these flags."""
+    from ..index.repository import PackageIndex  # the network client: only when an index is read
+
     return PackageIndex(
         index_settings(args, settings),
         cache=open_cache(),

@@ -24,7 +24,7 @@ from typing import TypeVar
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..cache import Cache, CachedPage
+from ..cache import PAGE_TTL, Cache, CachedPage
 from ..errors import HashMismatchError, IndexFetchError, OfflineMissError, WheelwiseError
 from .auth import Credentials
 from .client import Fetcher
@@ -40,6 +40,7 @@ from .simple import (
     parse_html,
     parse_page,
 )
+from .stamps import Stamp, file_stamp, folder_page_stamps, page_stamp, uncached_stamp
 from .urls import is_file_url, origin, project_url, redact, url_to_path
 from .variants import MAX_VARIANTS_JSON_BYTES, VariantsJson, parse_variants_json
 
@@ -85,7 +86,7 @@ class PackageIndex:
         fetcher: Fetcher | None = None,
         offline: bool = False,
         refresh: bool = False,
-        ttl: float = 600.0,
+        ttl: float = PAGE_TTL,
         workers: int = 16,
         progress: ProgressHook | None = None,
     ) -> None:
@@ -115,6 +116,7 @@ class PackageIndex:
         self._tails: dict[str, int] = {}
         #: how each metadata was obtained, counted (pep658, range, full, cache...).
         self.metadata_ways: dict[str, int] = {}
+        self._stamps: dict[tuple[object, ...], Stamp] = {}
 
     def close(self, *, abort: bool = False) -> None:
         """Stop the pool and the client; *abort* (Ctrl-C, an error) does not wait for
@@ -210,6 +212,23 @@ class PackageIndex:
         """Run *call* over *items* in the pool; results in order, first error raised."""
         return list(self._pool.map(call, items))
 
+    # -- what was read -----------------------------------------------------
+
+    def stamps(self) -> list[Stamp]:
+        """Every page, folder and local file read so far, as it stood when read
+        (see :mod:`.stamps`): what a remembered answer depends on."""
+        with self._lock:
+            return list(self._stamps.values())
+
+    def _stamp(self, *stamps: Stamp) -> None:
+        with self._lock:
+            for stamp in stamps:
+                self._stamps[stamp[:2]] = stamp
+
+    def _stamp_page(self, page: CachedPage, fetched: float | None = None) -> None:
+        self._stamp(page_stamp(page.url, page.fetched if fetched is None else fetched, page.status, page.etag,
+                               page.last_modified, page.body))
+
     # -- pages ------------------------------------------------------------
 
     def index_urls(self) -> list[str]:
@@ -252,6 +271,7 @@ class PackageIndex:
 
     def _index_page(self, url: str, name: str) -> ProjectPage:
         if is_file_url(url):
+            self._stamp(*folder_page_stamps(url_to_path(url)))
             response = self.fetcher.get(url, ok=(200, 404))
             if response.status == 404:
                 return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
@@ -263,8 +283,11 @@ class PackageIndex:
         if self.offline:
             if stored is None:
                 raise OfflineMissError([f"the page of {name} on {redact(url)}"])
+            assert cached is not None
+            self._stamp_page(cached)
             return stored
         if stored and cached and not self.refresh and 0 <= cached.age() < self.ttl:  # a clock set back: revalidate
+            self._stamp_page(cached)
             return stored
         return self._revalidate(url, name, cached, stored)
 
@@ -283,17 +306,20 @@ class PackageIndex:
                 exc.hint = f"the cache holds this page from {minutes} min ago: --offline answers from it"
             raise
         if response.status == 304 and stored is not None:
-            self.cache.touch_page(url)
+            assert cached is not None
+            self._stamp_page(cached, self.cache.touch_page(url))
             return stored
         if response.status in (404, 410):
-            self.cache.put_page(CachedPage(url, time.time(), 404, None, None, ""))
+            gone = CachedPage(url, time.time(), 404, None, None, "")
+            self.cache.put_page(gone)
+            self._stamp_page(gone)
             return ProjectPage(name=name, url=url, files=())  # type: ignore[arg-type]
         page = self._parse(response.url, response.text(), response.content_type, name)
-        self.cache.put_page(
-            CachedPage(
-                url, time.time(), 200, response.headers.get("etag"), response.headers.get("last-modified"), page.to_json()
-            )
+        row = CachedPage(
+            url, time.time(), 200, response.headers.get("etag"), response.headers.get("last-modified"), page.to_json()
         )
+        self.cache.put_page(row)
+        self._stamp_page(row)
         return page
 
     def _parse(self, url: str, text: str, content_type: str, name: str) -> ProjectPage:
@@ -348,6 +374,7 @@ class PackageIndex:
         location = self.fetcher.credentials.register(location)
         if is_file_url(location):
             path = url_to_path(location)
+            self._stamp(file_stamp(path))
             if path.is_dir():
                 return [
                     DistFile(filename=name, url=Path(path, name).as_uri())
@@ -356,6 +383,8 @@ class PackageIndex:
                 ]
             if not path.exists():
                 return []  # pip warns and carries on; so do we
+        else:
+            self._stamp(uncached_stamp(redact(location)))
         response = self.fetcher.get(location)
         try:
             files = parse_html(response.text(), response.url)
@@ -382,6 +411,8 @@ class PackageIndex:
 
     def _metadata(self, file: DistFile) -> FetchedMetadata:
         key = self.metadata_key(file)
+        if key.startswith("file:"):  # a local file without a hash: its metadata is as good as its stat
+            self._stamp(file_stamp(url_to_path(file.url)))
         hit = self.cache.get_metadata(key)
         if hit is not None:
             self._count("cache")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 __all__ = [
@@ -110,7 +109,9 @@ def is_http_url(url: str) -> bool:
 def url_to_path(url: str) -> Path:
     """The local path of a ``file:`` URL."""
     parts = urllib.parse.urlsplit(url)
-    return Path(urllib.request.url2pathname(urllib.parse.unquote(parts.path)))
+    from urllib.request import url2pathname  # http.client and email come with it: only when needed
+
+    return Path(url2pathname(urllib.parse.unquote(parts.path)))
 
 
 def path_to_url(path: str | os.PathLike[str]) -> str:

@@ -16,29 +16,28 @@ per-resolution state, so no memo depends on them.
 
 The search is the same every time for the same question: nothing the provider
 answers depends on which fetch finished first (see :mod:`.provider`).
+
+Importing this package is cheap: the engine, the finder and the index client are
+imported when a resolution is set up, so that a check answered from its memo
+(:mod:`wheelwise.check.memo`) never loads them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from nab_resolver.errors import ResolutionError, ResolutionTerminatedError
-from nab_resolver.resolver import Resolver
-from nab_resolver.types import RootRequirement
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..index import PackageIndex
 from ..knowledge import Constraint
 from ..requirements import SourcedRequirement
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
-from .dependencies import Dependencies, read_dependencies
-from .derivation import root_causes
-from .finder import Files, Finder, Miss
 from .model import (
+    DEFAULT_MAX_ROUNDS,
     INVALID,
     PYTHON,
     Candidate,
@@ -52,9 +51,12 @@ from .model import (
     package_key,
     parse_requirement,
 )
-from .prefetch import Prefetcher
-from .provider import Provider
-from .ranges import Versions, to_range
+
+if TYPE_CHECKING:
+    from ..index import PackageIndex
+    from .dependencies import Dependencies
+    from .finder import Files, Finder, Miss
+    from .provider import Provider
 
 __all__ = [
     "DEFAULT_MAX_ROUNDS",
@@ -77,8 +79,15 @@ __all__ = [
     "root_requirements",
 ]
 
-#: resolver rounds (decisions, propagations, conflicts) before giving up with "unknown"
-DEFAULT_MAX_ROUNDS = 20_000
+
+
+def __getattr__(name: str) -> Any:
+    """``Finder`` and ``Miss``, imported when first asked for (see the module's docstring)."""
+    if name in ("Finder", "Miss"):
+        from . import finder
+
+        return getattr(finder, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Target:
@@ -86,6 +95,9 @@ class _Target:
     (keyed by the file they come from) and the read-ahead (one budget per target)."""
 
     def __init__(self, index: PackageIndex, files: Files, target: Target, selection: Selection) -> None:
+        from .finder import Finder
+        from .prefetch import Prefetcher
+
         self.index = index
         self.target = target
         self.selection = selection
@@ -98,6 +110,8 @@ class _Target:
         key = (candidate.key, candidate.version, candidate.file.url if candidate.file else "")
         found = self._deps.get(key)
         if found is None:
+            from .dependencies import read_dependencies
+
             found = self._deps.setdefault(key, read_dependencies(self.index, self.target, candidate))
         return found
 
@@ -106,6 +120,8 @@ class _PerTarget:
     """The memos for one target and sdist mode: the files chosen; the rest is the target's."""
 
     def __init__(self, files: Files, shared: _Target, allow_sdists: Sdists) -> None:
+        from .finder import Finder
+
         self.finder = Finder(files, shared.target, allow_sdists=allow_sdists, selection=shared.selection)
         self.dependencies = shared.dependencies
         self.prefetcher = shared.prefetcher
@@ -119,6 +135,8 @@ class Shared:
     """
 
     def __init__(self, index: PackageIndex, selection: Selection = DEFAULT_SELECTION) -> None:
+        from .finder import Files
+
         self.index = index
         self.selection = selection
         self.files = Files(index)
@@ -183,6 +201,14 @@ def resolve(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
 ) -> Outcome:
     """Resolve *requested* for *target*: a :class:`Resolution` or a :class:`Failure`."""
+    from nab_resolver.errors import ResolutionError, ResolutionTerminatedError
+    from nab_resolver.resolver import Resolver
+    from nab_resolver.types import RootRequirement
+
+    from .derivation import root_causes
+    from .provider import Provider
+    from .ranges import Versions, to_range
+
     per = shared.per(target, allow_sdists)
     provider = Provider(target, per.finder, per.dependencies, per.prefetcher, tuple(rules))
     roots: dict[str, Req] = {}
@@ -249,6 +275,8 @@ def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple
     """
     if provider.finder.selection.prefer_binary:
         return ()
+    from .ranges import Versions, to_range
+
     wanted: dict[str, Versions] = {}
     for (package, version), edges in provider.edges.items():
         if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:

@@ -25,6 +25,7 @@ from ..knowledge import Constraint
 from ..target import Target
 
 __all__ = [
+    "DEFAULT_MAX_ROUNDS",
     "INVALID",
     "PYTHON",
     "Candidate",
@@ -39,6 +40,8 @@ __all__ = [
     "parse_requirement",
 ]
 
+#: resolver rounds (decisions, propagations, conflicts) before giving up with "unknown"
+DEFAULT_MAX_ROUNDS = 20_000
 #: virtual project standing for the target's Python: a version's Requires-Python read from its
 #: metadata is a dependency on it (as uv does), so the failure names it like any other
 PYTHON = "<python>"
