@@ -93,7 +93,9 @@ def nearest_working(checker: Checker, cell: Cell) -> list[Nearby]:
             fresh: list[Target] = []
             cached_ok = 0
             # as many unresolved options as could still be needed, and a few in case some fail
-            while option is not None and len(fresh) < NEAREST_AT_ONCE - len(found) - cached_ok:
+            # (never past what is known to suffice: cells already resolved count first)
+            while option is not None and (need := NEAREST_SHOWN - len(found) - cached_ok) > 0 \
+                    and len(fresh) < need + NEAREST_AT_ONCE - NEAREST_SHOWN:
                 if checker.verdicts.get(option) in ("ok", "build"):
                     cached_ok += 1
                 if option not in checker.verdicts:
