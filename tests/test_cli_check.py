@@ -9,7 +9,12 @@ import pytest
 from helpers.indexserver import IndexServer
 from helpers.wheels import make_wheel, wheel_filename
 
+from wheelwise.check import Checker
+from wheelwise.check import check as check_cells
 from wheelwise.cli import main
+from wheelwise.index import IndexSettings, PackageIndex
+from wheelwise.requirements import parse_requirement_line
+from wheelwise.target import Target, parse_target
 
 
 @pytest.fixture
@@ -145,3 +150,27 @@ def test_blocked_project_with_a_successor(index_server: IndexServer, capsys: pyt
     assert successor["source"].startswith("https://")
     assert main([*argv, "--json", "--no-knowledge"]) == 1
     assert json.loads(capsys.readouterr().out)["cells"][0]["replacements"] == []
+
+
+
+def test_nearest_working_resolves_no_cell_beyond_those_it_shows(index_server: IndexServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a blocked cell whose three nearest working cells (in order) are cells of the same matrix:
+    # the search takes them and resolves nothing more (it once went on to options it had no need of)
+    index_server.add_wheel(wheel_filename("app", "1.0"), make_wheel("app", "1.0", requires_dist=["plugin"]))
+    for tag in ["cp38-cp38-manylinux_2_17_x86_64", *(f"cp3{m}-cp3{m}-macosx_12_0_arm64" for m in range(8, 15))]:
+        index_server.add_wheel(wheel_filename("plugin", "1.0", tag), make_wheel("plugin", "1.0", tag))
+    resolved: list[str] = []
+    verdict = Checker.verdict
+
+    def recording(self: Checker, target: Target, requested: object = None) -> object:
+        resolved.append(target.label)
+        return verdict(self, target, requested)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Checker, "verdict", recording)
+    cells = [parse_target("macos-arm64", (3, m)) for m in (10, 11, 12)] + [parse_target("linux-x86_64", (3, 11))]
+    with PackageIndex(IndexSettings(index_url=index_server.url)) as index:
+        report = check_cells(index, cells, [parse_requirement_line("app")])
+    linux = report.cells[-1]
+    assert linux.verdict == "blocked"
+    assert [n.target.label for n in linux.nearest] == ["macos-arm64@14 / 3.11", "macos-arm64@14 / 3.12", "macos-arm64@14 / 3.10"]
+    assert sorted(resolved) == sorted(c.label for c in cells)  # macos-arm64 / 3.13 would install too: never asked
