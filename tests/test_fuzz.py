@@ -127,6 +127,7 @@ def test_the_quick_json_entry_reader_agrees_with_the_checked_one(key: str, value
 @given(key=st.sampled_from(FILE_KEYS), value=json_values, second=st.sampled_from(["demo-2.0.tar.gz", "other-1.0.tar.gz", "demo-1.0-variants.json"]))
 @example(key="filename", value="demo-1.0-py3-none-any.whl", second="demo-2.0.tar.gz")
 @example(key="url", value="https://user:secret@files.invalid/demo-1.0-py3-none-any.whl", second="demo-2.0.tar.gz")
+@example(key="url", value="https://files.invalid/download/1/", second="demo-2.0.tar.gz")
 @example(key="yanked", value="", second="demo-1.0-variants.json")
 def test_a_usual_json_page_kept_as_rows_equals_the_checked_reading(key: str, value: object, second: str) -> None:
     # pages whose entries are all usual are grouped straight from the JSON: the same page as

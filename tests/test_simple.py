@@ -220,15 +220,17 @@ def test_a_stored_page_keeps_every_field_and_decodes_a_version_only_when_asked()
         DistFile("demo-1.0.tar.gz", "https://a.invalid/get?file=demo-1.0.tar.gz", {"sha256": "dd"}, yanked="bad", core_metadata=True),
         DistFile("demo 2.0.tar.gz".replace(" ", "-"), "https://a.invalid/d/demo%2D2.0.tar.gz", size=12),
         DistFile("demo-1.0-variants.json", "https://a.invalid/demo-1.0-variants.json"),
+        DistFile("demo-3.0.tar.gz", "https://a.invalid/download/3/"),  # a URL that ends with "/" itself
     ]
     page = ProjectPage(canonicalize_name("demo"), PAGE, files)
     stored = ProjectPage.from_json(page.to_json())
     assert stored == page
     assert stored.variants_json == (files[3],)
     assert stored.release("1.0") == tuple(files[:2]) and stored.release("2.0") == (files[2],)
-    assert stored.release("3.0") == ()
-    assert [str(v) for v in stored.versions()] == ["2.0", "1.0"]
-    assert stored.lists("demo-1.0.tar.gz") and not stored.lists("demo-3.0.tar.gz")
+    assert stored.release("4.0") == ()
+    assert stored.release("3.0") == (files[4],) and stored.release("3.0")[0].url == "https://a.invalid/download/3/"
+    assert [str(v) for v in stored.versions()] == ["3.0", "2.0", "1.0"]
+    assert stored.lists("demo-1.0.tar.gz") and not stored.lists("demo-4.0.tar.gz")
 
 
 def test_merge_decodes_only_the_versions_several_sources_list() -> None:

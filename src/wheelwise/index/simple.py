@@ -148,10 +148,18 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(DistFile))
 _STORED_FORMAT = "wheelwise-page 3"
 
 
+def _stored_url(url: str, filename: str) -> str | list[str]:
+    """A file's URL as a row keeps it: without the file name when it ends with it (the text then
+    ends with ``/``); a URL that itself ends with ``/`` is kept whole, in a list."""
+    if url.endswith("/" + filename):
+        return url[: -len(filename)]
+    return [url] if url.endswith("/") else url
+
+
 def _row(f: DistFile) -> list[Any]:
     """One file as a compact JSON row: defaults trimmed from the end, the URL without its file
     name when it ends with it, a lone sha256 as its digest."""
-    url = f.url[: -len(f.filename)] if f.url.endswith("/" + f.filename) else f.url
+    url = _stored_url(f.url, f.filename)
     hashes: object = None
     if f.hashes:
         hashes = f.hashes["sha256"] if len(f.hashes) == 1 and "sha256" in f.hashes else dict(f.hashes)
@@ -166,11 +174,15 @@ def _from_row(row: list[Any]) -> DistFile:
     if not isinstance(row, list) or not 2 <= len(row) <= 8:
         raise SimpleParseError("a stored file row has the wrong shape")
     filename, url, hashes, requires_python, yanked, metadata, size, upload = row + [None] * (8 - len(row))
+    if isinstance(url, list) and len(url) == 1:
+        url = url[0]
+    elif isinstance(url, str) and url.endswith("/"):
+        url += filename
     if not isinstance(filename, str) or not isinstance(url, str) or not filename:
         raise SimpleParseError("a stored file row has the wrong shape")
     return DistFile(
         filename=filename,
-        url=url + filename if url.endswith("/") else url,
+        url=url,
         hashes={"sha256": hashes} if isinstance(hashes, str) else (hashes or {}),
         requires_python=requires_python,
         yanked=yanked,
@@ -791,9 +803,8 @@ def _quick_json_page(text: str, page_url: str, name: str) -> ProjectPage | None:
 
 def _raw_row(raw: dict[str, Any]) -> list[Any]:
     """:func:`_row` of a usual PEP 691 entry, straight from the JSON."""
-    filename, url, hashes = raw["filename"], raw["url"], raw.get("hashes")
-    if url.endswith("/" + filename):
-        url = url[: -len(filename)]
+    filename, hashes = raw["filename"], raw.get("hashes")
+    url = _stored_url(raw["url"], filename)
     if hashes is not None:
         hashes = hashes.get("sha256") if len(hashes) == 1 and "sha256" in hashes else (dict(hashes) or None)
     yanked = raw.get("yanked")
