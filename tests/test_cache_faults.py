@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import resource
 import sqlite3
 import stat
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -259,6 +261,23 @@ def test_a_stored_page_cut_short_or_altered_is_a_miss(served: IndexServer, tmp_p
     assert warnings_in(run) == [] and run.stdout == first.stdout
     assert served.requests("/simple/demo/"), "the damaged page is fetched again"
     assert not served.requests("/simple/six/"), "the intact one is not"
+
+
+def test_a_stored_page_altered_behind_its_checksum_is_a_clear_error(served: IndexServer, tmp_path: Path) -> None:
+    # only a hand that rewrites the checksum too can get a damaged version line past the read: the
+    # check then stops with what and where (exit 3), never a traceback; clearing the cache mends it
+    cache_dir = tmp_path / "cache"
+    assert answered(check(served, cache_dir))
+    db = settle(cache_dir)
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        ((url, body),) = conn.execute("SELECT url, body FROM pages WHERE url LIKE '%/demo/'").fetchall()
+        stored, head, rest = body.split("\n", 2)
+        rest = "\n".join(f"{line.partition(chr(9))[0]}\t[[7]]" for line in rest.split("\n"))
+        fields = json.loads(head) | {"crc": zlib.crc32(rest.encode())}
+        conn.execute("UPDATE pages SET body = ? WHERE url = ?", (f"{stored}\n{json.dumps(fields)}\n{rest}", url))
+    run = check(served, cache_dir, "--no-memo")
+    assert run.returncode == 3 and "Traceback" not in run.stderr
+    assert "the cached page of demo cannot be read" in run.stderr and "wheelwise cache clear" in run.stderr
 
 
 def test_a_broken_row_in_the_library_is_a_miss(tmp_path: Path) -> None:
