@@ -32,6 +32,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from ..errors import IndexFetchError
 from .limits import LIMITS
 
 __all__ = [
@@ -238,14 +239,22 @@ class ProjectPage:
         return list(self._groups)
 
     def release(self, text: str) -> tuple[DistFile, ...]:
-        """The files whose names spell the version *text*; none for a text the page lacks."""
+        """The files whose names spell the version *text*; none for a text the page lacks.
+
+        :raises IndexFetchError: the version's line does not read (only a stored page altered
+            behind its checksum's back can hold such a line; a fresh page never does).
+        """
         group = self._groups.get(text, ())
         if isinstance(group, str):
             try:
                 rows = json.loads(group)
                 group = tuple(_from_row(row) for row in rows)
             except (ValueError, TypeError, RecursionError) as exc:
-                raise SimpleParseError(f"a stored page is damaged: {exc!r}") from exc
+                raise IndexFetchError(
+                    f"the cached page of {self.name} cannot be read: {exc!r}",
+                    url=self.url.split(" ")[0],  # stored without credentials
+                    hint="`wheelwise cache clear` empties the cache; the next check reads the page from the index again",
+                ) from exc
             self._groups[text] = group
         return group
 

@@ -28,9 +28,8 @@ from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
 from ..compat import Compatible, Reason, Verdict, requires_python_ok, wheel_verdict
-from ..errors import IndexFetchError
 from ..index import PackageIndex
-from ..index.simple import DistFile, ProjectPage, SimpleParseError
+from ..index.simple import DistFile, ProjectPage
 from ..index.variants import VariantPick, pick_variant
 from ..selection import DEFAULT_SELECTION, Selection
 from ..target import Target
@@ -84,16 +83,9 @@ class Releases(Mapping[Version, tuple[DistFile, ...]]):
         found = self._files.get(version)
         if found is None:
             texts = self._texts[version]
-            try:
-                found = self._page.release(texts[0]) if len(texts) == 1 else tuple(
-                    f for text in texts for f in self._page.release(text)
-                )
-            except SimpleParseError as exc:  # only a stored page altered behind its checksum's back
-                raise IndexFetchError(
-                    f"the cached page of {self._page.name} cannot be read: {exc}",
-                    url=self._page.url.split(" ")[0],  # stored without credentials
-                    hint="`wheelwise cache clear` empties the cache; the next check reads the page from the index again",
-                ) from exc
+            found = self._page.release(texts[0]) if len(texts) == 1 else tuple(
+                f for text in texts for f in self._page.release(text)
+            )
             self._files[version] = found
         return found
 
