@@ -383,6 +383,7 @@ def check(
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(lambda t: checker.cell(t, with_successors=False), targets))
     failing = [c for c in cells if c.verdict == "blocked"]
+    checker.shared.asked = frozenset(targets)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, 2 * len(failing)))) as pool:
         # a blocked cell's successors and its nearest working cells at once: both wait on the index
         found_successors = [pool.submit(checker.successors, c) for c in failing]

@@ -94,7 +94,7 @@ class _Target:
     """What is the same for one target whatever is built from sdists: the dependencies read
     (keyed by the file they come from) and the read-ahead (one budget per target)."""
 
-    def __init__(self, index: PackageIndex, files: Files, target: Target, selection: Selection) -> None:
+    def __init__(self, index: PackageIndex, files: Files, target: Target, selection: Selection, budget: int) -> None:
         from .finder import Finder
         from .prefetch import Prefetcher
 
@@ -103,7 +103,7 @@ class _Target:
         self.selection = selection
         self._deps: dict[tuple[str, Version, str], Dependencies] = {}
         self.prefetcher = Prefetcher(
-            index, Finder(files, target, allow_sdists=False, selection=selection), self.dependencies,
+            index, Finder(files, target, allow_sdists=False, selection=selection), self.dependencies, budget,
         )
 
     def dependencies(self, candidate: Candidate) -> Dependencies:
@@ -143,6 +143,9 @@ class Shared:
         self._per: dict[tuple[Target, Sdists], _PerTarget] = {}
         self._targets: dict[Target, _Target] = {}
         self._lock = threading.Lock()
+        #: the targets asked about; others (nearest working looks at them) read less ahead, as
+        #: several of them resolve at once and share what the index serves
+        self.asked: frozenset[Target] | None = None
 
     def per(self, target: Target, allow_sdists: Sdists) -> _PerTarget:
         key = (target, allow_sdists)
@@ -151,7 +154,10 @@ class Shared:
             if found is None:
                 common = self._targets.get(target)
                 if common is None:
-                    common = self._targets[target] = _Target(self.index, self.files, target, self.selection)
+                    from .prefetch import SPECULATE_MAX
+
+                    budget = SPECULATE_MAX if self.asked is None or target in self.asked else SPECULATE_MAX // 4
+                    common = self._targets[target] = _Target(self.index, self.files, target, self.selection, budget)
                 found = self._per[key] = _PerTarget(self.files, common, allow_sdists)
         return found
 

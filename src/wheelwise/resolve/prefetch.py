@@ -36,8 +36,13 @@ READ_AHEAD_MAX = 24
 class Prefetcher:
     """Read-ahead for one target and sdist mode (shared by every resolution there)."""
 
-    def __init__(self, index: PackageIndex, finder: Finder, dependencies: Callable[[Candidate], Dependencies]) -> None:
+    def __init__(
+        self, index: PackageIndex, finder: Finder, dependencies: Callable[[Candidate], Dependencies],
+        budget: int = SPECULATE_MAX,
+    ) -> None:
         self.index = index
+        #: candidates whose dependencies are read ahead at most
+        self.budget = budget
         self.finder = finder
         self.dependencies = dependencies
         self._speculated: set[Candidate] = set()
@@ -55,7 +60,7 @@ class Prefetcher:
         if candidate.file is None:
             return
         with self._lock:
-            if candidate in self._speculated or len(self._speculated) >= SPECULATE_MAX:
+            if candidate in self._speculated or len(self._speculated) >= self.budget:
                 return
             self._speculated.add(candidate)
 
