@@ -128,13 +128,16 @@ def test_the_quick_json_entry_reader_agrees_with_the_checked_one(key: str, value
 @example(key="filename", value="demo-1.0-py3-none-any.whl", second="demo-2.0.tar.gz")
 @example(key="url", value="https://user:secret@files.invalid/demo-1.0-py3-none-any.whl", second="demo-2.0.tar.gz")
 @example(key="url", value="https://files.invalid/download/1/", second="demo-2.0.tar.gz")
+@example(key="core-metadata", value={"sha256": "cd"}, second="demo-2.0.tar.gz")
+@example(key="dist-info-metadata", value={"sha256": "cd"}, second="demo-2.0.tar.gz")
+@example(key="core-metadata", value={}, second="demo-2.0.tar.gz")
 @example(key="yanked", value="", second="demo-1.0-variants.json")
 def test_a_usual_json_page_kept_as_rows_equals_the_checked_reading(key: str, value: object, second: str) -> None:
     # pages whose entries are all usual are grouped straight from the JSON: the same page as
     # the checked reader makes, file for file
     other = {"filename": second, "url": f"https://files.invalid/x/{second}", "hashes": {"sha256": "00", "md5": "11"}}
     text = json.dumps({"meta": {"api-version": "1.1"}, "files": [{**PLAIN_FILE, key: value}, other]})
-    quick = _quick_json_page(text, PAGE_URL, "demo") if key != "meta" else None
+    quick = _quick_json_page(json.loads(text), PAGE_URL, "demo") if key != "meta" else None
     if quick is None:
         return
     assert quick == ProjectPage(canonicalize_name("demo"), PAGE_URL, parse_json(text, PAGE_URL, "demo"))

@@ -11,6 +11,7 @@ from wheelwise.index.simple import (
     ProjectPage,
     SimpleParseError,
     _fast_tags,
+    _quick_json_page,
     merge_pages,
     parse_filename,
     parse_html,
@@ -242,3 +243,15 @@ def test_merge_decodes_only_the_versions_several_sources_list() -> None:
     assert [f.url for f in merged.release("1.0")] == ["https://a.invalid/demo-1.0.tar.gz", "https://b.invalid/demo-1.0-py3-none-any.whl"]
     assert ProjectPage.from_json(merged.to_json()) == merged
     assert sorted(merged.version_texts()) == ["1.0", "2.0", "3.0"]
+
+
+def test_a_page_with_pep_658_metadata_hashes_is_read_the_quick_way_once() -> None:
+    # the public index gives most files' core-metadata hashes: such pages must not fall back to
+    # the checked reader (which would load the JSON a second time)
+    entry = {"filename": "demo-1.0-py3-none-any.whl", "url": "https://files.invalid/demo-1.0-py3-none-any.whl",
+             "hashes": {"sha256": "ab"}, "core-metadata": {"sha256": "cd"}, "size": 10}
+    text = json.dumps({"meta": {"api-version": "1.1"}, "files": [entry]})
+    quick = _quick_json_page(json.loads(text), PAGE, "demo")
+    assert quick is not None
+    assert quick == ProjectPage(canonicalize_name("demo"), PAGE, parse_json(text, PAGE, "demo"))
+    assert quick.release("1.0")[0].core_metadata == {"sha256": "cd"}

@@ -676,7 +676,12 @@ def parse_json(text: str, page_url: str, name: str | None = None) -> list[DistFi
 
     :raises SimpleParseError: not JSON, too deep, a field of the wrong type, or too many files.
     """
-    page = _Fields(_load_json(text), "the page")
+    return _json_files(_load_json(text), page_url, name)
+
+
+def _json_files(data: object, page_url: str, name: str | None) -> list[DistFile]:
+    """:func:`parse_json` of a page already loaded."""
+    page = _Fields(data, "the page")
     meta = _Fields(page.data.get("meta"), "the page's meta")
     meta_version = meta.text("api-version", required=True) or ""
     if not meta_version.startswith("1."):
@@ -702,7 +707,7 @@ _CHECK = DistFile("", "")
 
 
 def _plain_json_file(raw: object, wanted: str | None, *, record: bool = True) -> DistFile | None:
-    """The usual entry (an absolute link, fields of the PEP's types, metadata without hashes)
+    """The usual entry (an absolute link, fields of the PEP's types)
     read without the checked path's overhead; the same answer, or :data:`_CHECK`.
 
     :param record: ``False`` only checks the entry's shape (``None`` when it is usual).
@@ -721,7 +726,7 @@ def _plain_json_file(raw: object, wanted: str | None, *, record: bool = True) ->
         or (yanked is not None and type(yanked) is not bool and type(yanked) is not str)
         or (size is not None and (type(size) is not int or size < 0))
         or (upload is not None and type(upload) is not str)
-        or (metadata is not None and type(metadata) is not bool)
+        or (metadata is not None and type(metadata) is not bool and not _string_map(metadata))
     ):
         return _CHECK
     if not record or _unwanted(filename, wanted):
@@ -732,10 +737,15 @@ def _plain_json_file(raw: object, wanted: str | None, *, record: bool = True) ->
         hashes=hashes or {},
         requires_python=requires_python or None,
         yanked=None if yanked is None or yanked is False else ("" if yanked is True else yanked),
-        core_metadata=metadata is True,
+        core_metadata=dict(metadata) if type(metadata) is dict else metadata is True,
         size=size,
         upload_time=upload,
     )
+
+
+def _string_map(value: object) -> bool:
+    """A non-empty object of strings (PEP 714 metadata hashes)."""
+    return type(value) is dict and bool(value) and all(type(v) is str for v in value.values())
 
 
 def _json_file(entry: _Fields, join: _Joiner, wanted: str | None) -> DistFile | None:
@@ -777,14 +787,13 @@ def _check_links(count: int) -> None:
         raise SimpleParseError(f"it lists {count:,} files, over {limit.describe()}")
 
 
-def _quick_json_page(text: str, page_url: str, name: str) -> ProjectPage | None:
+def _quick_json_page(data: object, page_url: str, name: str) -> ProjectPage | None:
     """A PEP 691 page whose every entry is of the usual shape (:func:`_plain_json_file`), kept as
     compact rows without making a record of each file; ``None`` leaves it to the checked path.
 
     Only links a caller keeps as they are qualify: absolute ``http(s)`` URLs with neither
     userinfo nor query (no credential to take off, no local file to refuse).
     """
-    data = _load_json(text)
     meta = data.get("meta") if type(data) is dict else None
     version = meta.get("api-version") if type(meta) is dict else None
     files = data.get("files") if type(data) is dict else None
@@ -820,7 +829,7 @@ def _raw_row(raw: dict[str, Any]) -> list[Any]:
     metadata = raw.get("core-metadata") if "core-metadata" in raw else raw.get("dist-info-metadata")
     row = [filename, url, hashes, raw.get("requires-python") or None,
            None if yanked is None or yanked is False else ("" if yanked is True else yanked),
-           metadata is True, raw.get("size"), raw.get("upload-time")]
+           dict(metadata) if type(metadata) is dict else metadata is True, raw.get("size"), raw.get("upload-time")]
     while len(row) > 2 and (row[-1] is None or row[-1] is False):
         row.pop()
     return row
@@ -836,10 +845,11 @@ def parse_page(
     """
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or mime == "application/json":
-        quick = _quick_json_page(text, page_url, name)
+        data = _load_json(text)
+        quick = _quick_json_page(data, page_url, name)
         if quick is not None:
             return quick
-        files = parse_json(text, page_url, name)
+        files = _json_files(data, page_url, name)
     else:
         files = parse_html(text, page_url, name)
     return ProjectPage(canonicalize_name(name), page_url, links(files) if links else files)
