@@ -17,7 +17,6 @@ import re
 import sys
 import types
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -34,6 +33,7 @@ from packaging.version import Version
 
 from ..errors import IndexFetchError
 from .limits import LIMITS
+from .stamps import body_crc
 
 __all__ = [
     "JSON_CONTENT_TYPE",
@@ -193,10 +193,6 @@ def _from_row(row: list[Any]) -> DistFile:
     )
 
 
-def _crc(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
-
-
 def _encode(files: Iterable[DistFile]) -> str:
     return json.dumps([_row(f) for f in files], separators=(",", ":"))
 
@@ -284,7 +280,7 @@ class ProjectPage:
         """The page as the cache stores it: a header line, then a line per version."""
         body = "\n".join(f"{text}\t{group if isinstance(group, str) else _encode(group)}" for text, group in self._groups.items())
         head = json.dumps({
-            "name": self.name, "url": self.url, "variants": [_row(f) for f in self.variants_json], "crc": _crc(body),
+            "name": self.name, "url": self.url, "variants": [_row(f) for f in self.variants_json], "crc": body_crc(body),
         })
         return f"{_STORED_FORMAT}\n{head}\n{body}"
 
@@ -300,7 +296,7 @@ class ProjectPage:
         first, _, body = rest.partition("\n")
         try:
             head = json.loads(first)
-            if head["crc"] != _crc(body):  # cut short or altered: a miss, not a failure later on
+            if head["crc"] != body_crc(body):  # cut short or altered: a miss, not a failure later on
                 raise ValueError("its checksum does not match")
             page = cls(canonicalize_name(head["name"]), head["url"], (), [_from_row(r) for r in head["variants"]])
             if not isinstance(page.url, str):
