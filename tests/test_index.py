@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from helpers.indexserver import IndexServer, ServedFile
@@ -280,3 +281,18 @@ def test_extra_index_and_find_links_are_merged(index_server: IndexServer, tmp_pa
         local = next(f for f in page.files if f.filename.endswith("3.0-py3-none-any.whl"))
         assert index.metadata(local).how == "local"
         assert index.project("absent").files == ()
+
+
+def test_a_find_links_file_is_listed_by_no_index_though_its_project_is(index_server: IndexServer, tmp_path: Path) -> None:
+    # plan asks which index listed a pinned file: a find-links wheel of a project that one index
+    # also lists is that index's only when the index lists that very file
+    add_demo(index_server, version="1.0")
+    local = tmp_path / "links"
+    local.mkdir()
+    (local / wheel_filename("demo", "2.0")).write_bytes(make_wheel("demo", "2.0"))
+    fetcher = Fetcher(timeout=5.0, retries=2, backoff=0.01)
+    with PackageIndex(IndexSettings(index_url=index_server.url, find_links=(local.as_uri(),)), fetcher=fetcher) as index:
+        files = {f.filename: f for f in index.project("demo").files}
+        assert set(files) == {wheel_filename("demo", "1.0"), wheel_filename("demo", "2.0")}
+        assert index.index_of(files[wheel_filename("demo", "2.0")]) is None
+        assert index.index_of(files[wheel_filename("demo", "1.0")]) is not None

@@ -222,7 +222,7 @@ def newest_releases(index: PackageIndex, target: Target, projects: Sequence[str]
         if not versions:
             continue
         newest = max(versions)
-        files = [f for f in page.files if f.version == newest and f.yanked is None]
+        files = [f for f in page.files_of(newest) if f.yanked is None]
         requires = next((f.requires_python for f in files if f.requires_python), None)
         fits = any(f.is_wheel and isinstance(wheel_verdict(f.tags, target), Compatible) for f in files)
         found[name] = NewestRelease(name, newest, requires, fits and requires_python_ok(requires, target))

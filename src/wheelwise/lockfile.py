@@ -112,8 +112,8 @@ def lock_pins(index: PackageIndex, pins: Mapping[str, Candidate], limit: int = H
         others = sorted(
             {
                 f.hashes["sha256"]
-                for f in index.project(name).files
-                if f.filename != file.filename and "sha256" in f.hashes and f.version == candidate.version
+                for f in index.project(name).files_of(candidate.version)
+                if f.filename != file.filename and "sha256" in f.hashes
             }
             - {digest}
         )

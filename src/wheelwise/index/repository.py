@@ -250,10 +250,8 @@ class PackageIndex:
         """
         with self._lock:
             sources = self._listed_by.get(file.name, ())
-        for url, page in sources:
-            if len(sources) == 1 or page.lists(file.filename):
-                return url
-        return None
+        # a find-links file is listed by no index, though its project may be
+        return next((url for url, page in sources if page.lists(file.filename)), None)
 
     def _project(self, name: str) -> ProjectPage:
         urls = self.index_urls()

@@ -254,6 +254,15 @@ class ProjectPage:
             self._groups[text] = group
         return group
 
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        """The files of one version, however their names spell it (``1.0``, ``1.0.0``)."""
+        found: list[DistFile] = []
+        for text in self._groups:
+            with contextlib.suppress(ValueError):
+                if Version(text) == version:
+                    found.extend(self.release(text))
+        return tuple(found)
+
     def lists(self, filename: str) -> bool:
         """Whether the page lists a file of that name."""
         return any(f.filename == filename for f in self.release(version_text(filename)))
