@@ -422,6 +422,35 @@ class TestSecrets:
         disabled = check(private, tmp_path, "--keyring-provider", "disabled", "--refresh", index_url=url, env=env)
         assert disabled.code == 3 and "answered 401" in disabled.err
 
+    def test_a_keyring_login_is_not_sent_on_to_the_host_a_redirect_names(self, server: IndexServer, tmp_path: Path) -> None:
+        # the index answers 401, then (with the keyring's login) redirects to another host: the
+        # login is that index's, and the other host never sees it
+        elsewhere = IndexServer()
+        with elsewhere:
+            elsewhere.add_wheel(DEMO, make_wheel("demo", "1.0"))
+
+            login = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
+
+            def guarded(handler: BaseHTTPRequestHandler) -> None:
+                if handler.headers.get("Authorization") != login:
+                    reply(401, b"who are you?", {"WWW-Authenticate": 'Basic realm="index"'})(handler)
+                else:
+                    reply(302, b"", {"Location": f"{elsewhere.url}demo/"})(handler)
+
+            server.fault("/simple/demo/", "raw", guarded)
+            bin_dir = tmp_path / "bin"
+            bin_dir.mkdir()
+            script = bin_dir / "keyring"
+            script.write_text(f"#!{sys.executable}\nimport sys\nprint({SECRET!r}) if sys.argv[1:2] == ['get'] else sys.exit(1)\n")
+            script.chmod(0o755)
+            env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path)}
+            run = check(server, tmp_path, "--json", "--keyring-provider", "subprocess",
+                        index_url=server.url.replace("http://", "http://alice@"), env=env)
+            assert run.code == 0, run.err
+            assert elsewhere.requests("/simple/demo/"), "the redirect was followed"
+            assert elsewhere.authorizations and not any(elsewhere.authorizations), elsewhere.authorizations
+            assert_secret_absent(run)
+
 
 def test_gzip_helper_inflates_as_announced() -> None:
     assert len(gzip.decompress(gzip_bomb(2 << 20))) == 2 << 20

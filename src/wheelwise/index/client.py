@@ -555,10 +555,11 @@ class Fetcher:
         done = False
         try:
             if response.status == 401:
-                retry = self.credentials.after_401(final)
-                if retry is not None:
+                if self.credentials.after_401(final) is not None:
+                    # the keyring's login is now known for that host, and only for it: the
+                    # retry sends it there, never on to another host a redirect names
                     _discard(response)
-                    response, final = self._open(final, {**headers, **retry}, end, decode=decode)
+                    response, final = self._open(final, headers, end, decode=decode)
             if response.status in _RETRY_STATUSES:
                 raise _Transient(f"answered {response.status}", response.status, _retry_after(response))
             self._check(final, response, ok)
