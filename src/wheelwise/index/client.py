@@ -554,12 +554,11 @@ class Fetcher:
         response, final = self._open(url, headers, end, decode=decode)
         done = False
         try:
-            if response.status == 401:
-                if self.credentials.after_401(final) is not None:
-                    # the keyring's login is now known for that host, and only for it: the
-                    # retry sends it there, never on to another host a redirect names
-                    _discard(response)
-                    response, final = self._open(final, headers, end, decode=decode)
+            if response.status == 401 and self.credentials.after_401(final) is not None:
+                # the keyring's login is now known for that host, and only for it: the retry
+                # sends it there, never on to another host a redirect names
+                _discard(response)
+                response, final = self._open(final, headers, end, decode=decode)
             if response.status in _RETRY_STATUSES:
                 raise _Transient(f"answered {response.status}", response.status, _retry_after(response))
             self._check(final, response, ok)
