@@ -313,6 +313,18 @@ class TestMalformed:
         assert "left-pad" in run.out  # the metadata was read through the ranges
         assert len(ranged) >= 2 and all(r.range for r in server.requests(f"/files/{DEMO}"))
 
+    @pytest.mark.parametrize("link", ["http://127.0.0.1:port/demo-1.0-py3-none-any.whl", "http://[::1/demo-1.0-py3-none-any.whl"])
+    @pytest.mark.parametrize("command", ["check", "show"])
+    def test_a_link_that_is_no_url_is_a_clear_error(self, server: IndexServer, tmp_path: Path, link: str, command: str) -> None:
+        # a page may list a link whose port is not a number or whose host bracket is unclosed:
+        # fetching it is refused with what and where, never a traceback or exit 70
+        server.fault("/simple/demo/", "raw", reply(200, page_html(server, link), {"Content-Type": "text/html"}))
+        run = (check(server, tmp_path, "--json") if command == "check"
+               else wheelwise("show", "demo", "--index-url", server.url, tmp=tmp_path))
+        assert run.code in (1, 3), run.err
+        assert "Traceback" not in run.err and "unexpectedly" not in run.err
+        assert "is not a URL that can be requested" in run.out + run.err
+
 
 # -- local files -------------------------------------------------------------------
 

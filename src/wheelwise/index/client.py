@@ -73,7 +73,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from ..errors import IndexFetchError, LimitExceededError
 from .auth import Credentials
 from .limits import NETWORK_LIMITS, NetworkLimits
-from .urls import is_file_url, is_http_url, redact, url_to_path
+from .urls import is_file_url, is_http_url, malformed, redact, url_to_path
 
 __all__ = ["NETWORK_LIMITS", "Fetcher", "NetworkLimits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
 
@@ -493,6 +493,7 @@ class Fetcher:
         """
         if not is_http_url(url):
             raise IndexFetchError(f"{redact(url)} is not an http(s) URL", url=redact(url))
+        _requestable(url)
         if self._watchdog.aborted.is_set():
             raise self._fired(url, "aborted", deadline)
         end = time.monotonic() + deadline
@@ -619,7 +620,11 @@ class Fetcher:
             if response.status not in _REDIRECTS or not location:
                 return response, self.credentials.public(current)
             _discard(response)
-            following = urllib.parse.urljoin(current, location)
+            try:
+                following = urllib.parse.urljoin(current, location)
+            except ValueError:
+                following = location
+            _requestable(following)
             if not is_http_url(following):
                 raise IndexFetchError(
                     f"{redact(current)} redirects to {redact(following)}, which is not http(s)",
@@ -850,6 +855,14 @@ def _complete(response: urllib3.BaseHTTPResponse, size: int) -> None:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and not response.headers.get("content-encoding") and size < int(declared):
         raise _Transient(f"was cut off after {size} of {declared} bytes")
+
+
+def _requestable(url: str) -> None:
+    """Refuse a URL that does not parse (a page or a redirect can give one) before any use."""
+    why = malformed(url)
+    if why is not None:
+        raise IndexFetchError(f"{redact(url)} is not a URL that can be requested: {why}", url=redact(url),
+                              hint="the index listed (or redirected to) a malformed link")
 
 
 def _discard(response: urllib3.BaseHTTPResponse) -> None:

@@ -133,6 +133,19 @@ def to_url(location: str, *, base_dir: str | None = None) -> str:
 
 
 def origin(url: str) -> str:
-    """``scheme://host:port`` of *url*: the unit whose abilities are remembered."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}"
+    """``scheme://host:port`` of *url*: the unit whose abilities are remembered (a URL that
+    does not parse is its own origin: fetching it fails with a clear error)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}"
+    except ValueError:
+        return url
+
+
+def malformed(url: str) -> str | None:
+    """Why *url* cannot be requested (a bad port, an unclosed ``[``), or ``None``."""
+    try:
+        urllib.parse.urlsplit(url).port  # noqa: B018 - the port is checked when read
+    except ValueError as exc:
+        return str(exc)
+    return None
