@@ -354,6 +354,17 @@ class TestLocalFiles:
         assert f"unreadable metadata: {links / DEMO}" in run.out and why in run.out
         assert run.seconds < 30
 
+    def test_a_local_index_linking_a_missing_wheel_says_so(self, tmp_path: Path) -> None:
+        # a file: index page whose link leads nowhere: that version is unusable, and says why
+        page = tmp_path / "simple" / "demo"
+        page.mkdir(parents=True)
+        (page / "index.html").write_text(f'<a href="../../files/{DEMO}">{DEMO}</a>')
+        run = wheelwise("check", "demo", "-t", "linux-x86_64", "-p", "3.12", "--no-knowledge",
+                        "--index-url", (tmp_path / "simple").as_uri(), tmp=tmp_path, timeout=30)
+        assert run.code == 1, run.err
+        assert "Traceback" not in run.err and "unexpectedly" not in run.err
+        assert f"unreadable metadata: {tmp_path / 'files' / DEMO}" in run.out
+
 
 # -- secrets -----------------------------------------------------------------------
 

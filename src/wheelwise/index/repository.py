@@ -399,7 +399,10 @@ class PackageIndex:
             if algo in file.hashes:
                 return f"{algo}:{file.hashes[algo].lower()}"
         if is_file_url(file.url):
-            stat = url_to_path(file.url).stat()
+            try:
+                stat = url_to_path(file.url).stat()
+            except OSError:  # gone, or no access: reading it says so (MetadataError), nothing is cached
+                return f"file:{file.url}:missing"
             return f"file:{file.url}:{stat.st_size}:{stat.st_mtime_ns}"
         return f"url:{file.url}"
 
