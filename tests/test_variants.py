@@ -65,6 +65,7 @@ def test_a_page_keeps_variants_json_apart_from_its_files() -> None:
         (b'{"variants": {"cu128": {"nvidia": {"sm_arch": "90_real"}}}}', "must be a list"),
         (b'{"default-priorities": []}', "not an object"),
         (b" " * (2 << 20), "bytes allowed"),
+        (b"[" * 200_000 + b"]" * 200_000, "is not PEP 825 variant metadata"),  # nested past Python's recursion
     ],
 )
 def test_malformed_variants_json_is_index_data_error(raw: bytes, fragment: str) -> None:

@@ -130,7 +130,7 @@ def parse_variants_json(raw: bytes, url: str = "variants.json") -> VariantsJson:
             variants[label] = {ns: {f: _strings(v, f"variants.{label}.{ns}.{f}", _VALUE)
                                     for f, v in _mapping(by_f, f"variants.{label}.{ns}").items()}
                                for ns, by_f in _mapping(props, f"variants.{label}").items()}
-    except ValueError as exc:  # JSON errors and _Malformed alike
+    except (ValueError, RecursionError) as exc:  # JSON errors (nesting too deep included) and _Malformed alike
         raise MetadataError(
             f"{url} is not PEP 825 variant metadata: {exc}", url=url,
             hint="the index serves a variants.json PEP 825 does not describe; report it to the index's owner",
