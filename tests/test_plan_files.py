@@ -357,3 +357,18 @@ def test_plan_honours_pips_constraint_and_only_binary(
     monkeypatch.delenv("PIP_CONSTRAINT")
     assert main([*argv, "--no-binary", "jaxlib"]) == 1  # jaxlib has only wheels here; pip would refuse them
     capsys.readouterr()
+
+
+def test_no_index_stands_alone_on_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --no-index takes no value: the options after it keep theirs, and pip reads the file
+    links, out = tmp_path / "links", tmp_path / "out"
+    links.mkdir()
+    (links / wheel_filename("jax", "0.4.99")).write_bytes(make_wheel("jax", "0.4.99"))
+    code, _, err = plan_json(["jax", "--accelerator", "cpu", "--no-index", "-f", str(links), "--out", str(out)], capsys)
+    assert code == 0, err
+    lines = (out / "requirements.txt").read_text().splitlines()
+    assert [line for line in lines if line.startswith("--")] == ["--only-binary :all:", "--no-index", f"--find-links {links.as_uri()}"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
+    dry = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--require-hashes",
+                          "-r", str(out / "requirements.txt")], capture_output=True, text=True, env=env, timeout=120)
+    assert dry.returncode == 0, dry.stderr

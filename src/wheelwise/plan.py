@@ -132,11 +132,14 @@ class Plan:
             head.append(f"# stack: {self.stack.id} ({self.stack.sources[0]}, verified {self.stack.verified})")
         if index and self.credentials_hidden:
             head.append(f"# {CREDENTIALS_NOTE}")
-        if index:
-            options = self._options()
-            head += [f"{flag} {value}" for flag, value in zip(options[::2], options[1::2], strict=False)]
-            if len(options) % 2:
-                head.append(options[-1])
+        if index:  # a line per option, its value (if any) beside it: --no-index stands alone
+            lines: list[list[str]] = []
+            for word in self._options():
+                if word.startswith("--") or not lines:
+                    lines.append([word])
+                else:
+                    lines[-1].append(word)
+            head += [" ".join(line) for line in lines]
         return "\n".join(head + requirement_lines(self.locked, self._shown())) + "\n"
 
     def pylock_text(self) -> str:
