@@ -334,3 +334,18 @@ def test_an_over_long_log_is_read_from_its_end_with_a_note(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert "note: the log is 40.0 MB; explain read its last 32 MB" in out
     assert "line 41," in out
+
+
+@pytest.mark.parametrize(
+    ("marker", "log", "expected"),
+    [
+        ("win32", "ImportError: /opt/conda/bin/../lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not found (required by x.so)\n",
+         "glibcxx-not-found"),
+        ("darwin", "OSError: libcuda.so.1: cannot open shared object file: No such file or directory\n", "libcuda-not-found"),
+    ],
+)
+def test_a_marker_pip_ignores_does_not_say_which_os_the_log_is_from(marker: str, log: str, expected: str) -> None:
+    # pip prints other platforms' markers on every OS: they are no sign of the machine
+    ignoring = f"Ignoring somepkg: markers 'sys_platform == \"{marker}\"' don't match your environment\n"
+    assert expected in [m.signature.id for m in explain(log, SIGNATURES)]
+    assert expected in [m.signature.id for m in explain(ignoring + log, SIGNATURES)]

@@ -225,11 +225,30 @@ _OS_HINTS = {
 }
 
 
+#: lines that name platforms without being written on them: environment markers pip reports
+#: ("Ignoring pywin32: markers 'sys_platform == "win32"' ..."), and wheel file names
+_NOT_THE_HOST = ("markers", "sys_platform", "platform_system", ".whl")
+
+
 def log_host(text: str) -> Host:
     """The OS a log shows it was written on, when it shows exactly one."""
     lower = text.translate(_ASCII_LOWER)
-    shown = [name for name, hints in _OS_HINTS.items() if any(h in lower for h in hints)]
+    shown = [name for name, hints in _OS_HINTS.items() if any(_shows(lower, h) for h in hints)]
     return Host(shown[0], None, "log") if len(shown) == 1 else Host()
+
+
+def _shows(lower: str, hint: str) -> bool:
+    """Whether *hint* is in the log on a line that is not about other platforms (one pass:
+    each line is looked at once, whatever the number of hits)."""
+    at = lower.find(hint)
+    while at != -1:
+        start = lower.rfind("\n", 0, at) + 1
+        end = lower.find("\n", at)
+        end = len(lower) if end == -1 else end
+        if not any(word in lower[start:end] for word in _NOT_THE_HOST):
+            return True
+        at = lower.find(hint, end)
+    return False
 
 
 def select(matches: Sequence[Match], host: Host) -> list[Match]:
