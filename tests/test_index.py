@@ -296,3 +296,16 @@ def test_a_find_links_file_is_listed_by_no_index_though_its_project_is(index_ser
         assert set(files) == {wheel_filename("demo", "1.0"), wheel_filename("demo", "2.0")}
         assert index.index_of(files[wheel_filename("demo", "2.0")]) is None
         assert index.index_of(files[wheel_filename("demo", "1.0")]) is not None
+
+
+def test_a_find_links_page_is_read_once_however_many_pages_ask_at_once(index_server: IndexServer) -> None:
+    for name in ("a", "b", "c", "d", "e", "f", "g", "h"):
+        index_server.add_wheel(wheel_filename(name, "1.0"), make_wheel(name, "1.0"))
+    links = f'<a href="{index_server.base}/files/{wheel_filename("a", "1.0")}">a</a>'.encode()
+    index_server.fault("/links/", "body", links)
+    fetcher = Fetcher(timeout=5.0, retries=2, backoff=0.01)
+    settings = IndexSettings(index_url=index_server.url, find_links=(f"{index_server.base}/links/",))
+    with PackageIndex(settings, fetcher=fetcher) as index:
+        pages = [future.result() for future in index.page_futures("abcdefgh")]
+    assert [len(page.files) for page in pages] == [1] * 8
+    assert len(index_server.requests("/links/")) == 1

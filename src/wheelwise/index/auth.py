@@ -77,6 +77,7 @@ class Credentials:
         self._lock = threading.Lock()
         self._by_host: dict[str, _Login] = {}
         self._users: dict[str, str] = {}
+        #: index URL prefix -> its query (a token); written under the lock, read from snapshots
         self._queries: dict[str, str] = {}
         self._netrc: netrc.netrc | None | bool = False  # False: not read yet
 
@@ -113,7 +114,7 @@ class Credentials:
             return url
         clean, _user, _password = strip_userinfo(url)
         parts = urllib.parse.urlsplit(clean)
-        if parts.query and parts.query in self._queries.values():
+        if parts.query and parts.query in list(self._queries.values()):
             clean = urllib.parse.urlunsplit(parts._replace(query=""))
         return clean
 
@@ -152,18 +153,18 @@ class Credentials:
         parts = urllib.parse.urlsplit(url)
         if parts.query:
             return url
-        for prefix, query in self._queries.items():
+        for prefix, query in list(self._queries.items()):
             if url.startswith(prefix) or url.rstrip("/") + "/" == prefix:
                 return urllib.parse.urlunsplit(parts._replace(query=query))
         # the index's files on its own host get its token too, as its Basic credentials do
         here = _origin(url)
-        for prefix, query in self._queries.items():
+        for prefix, query in list(self._queries.items()):
             if _origin(prefix) == here:
                 return urllib.parse.urlunsplit(parts._replace(query=query))
         return url
 
     def _index_prefix(self, url: str) -> str:
-        for prefix in self._queries:
+        for prefix in list(self._queries):
             if url.startswith(prefix):
                 return prefix
         return url

@@ -109,7 +109,6 @@ class PackageIndex:
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
         self._index_urls: list[str] | None = None
-        self._find_links: list[DistFile] | None = None
         #: per project, the indexes that list some of its files, in order, with their pages
         self._listed_by: dict[str, list[tuple[str, ProjectPage]]] = {}
         #: per project, bytes from the end the last wheel read by ranges needed
@@ -357,15 +356,8 @@ class PackageIndex:
             return None
 
     def _find_links_files(self) -> list[DistFile]:
-        with self._lock:
-            if self._find_links is not None:
-                return self._find_links
-        files: list[DistFile] = []
-        for location in self.settings.find_links:
-            files.extend(self._find_links_location(location))
-        with self._lock:
-            self._find_links = files
-        return files
+        """Every find-links file, read once however many project pages ask at the same time."""
+        return self._once("find-links", lambda: [f for place in self.settings.find_links for f in self._find_links_location(place)])
 
     def _find_links_location(self, location: str) -> list[DistFile]:
         """Files of one ``--find-links`` place: a folder of files, or an HTML page of links."""
