@@ -349,7 +349,8 @@ class Checker:
             for name, candidate in cell.pins.items():
                 if rule.applies_to(name, candidate.version) and rule.subject not in cell.pins:
                     cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.project}: {rule.summary}")
-                    cell.knowledge.append(rule)
+                    if rule not in cell.knowledge:  # one rule, however many pins it applies to
+                        cell.knowledge.append(rule)
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
         assert candidate.file is not None
