@@ -207,7 +207,7 @@ class TestTime:
         assert run.code == 130 and "interrupted" in run.err
         assert "Traceback" not in run.err
         # about 0.2 s when the machine is idle; generous for a busy one, far from the 60 s hang
-        assert waited < 3, f"exit took {waited:.1f} s after SIGINT"
+        assert waited < 10, f"exit took {waited:.1f} s after SIGINT"
 
     def test_redirect_loop_is_refused_at_once(self, server: IndexServer, tmp_path: Path) -> None:
         server.fault("/simple/demo/$", "raw", reply(302, b"", {"Location": "/simple/demo/again/"}))

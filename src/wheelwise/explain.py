@@ -74,8 +74,6 @@ class Match:
     context: tuple[str, ...] = ()
     #: the named groups of the signature's pattern, as matched (pip's "X requires Y")
     values: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: where in the text the match starts (to order matches)
-    offset: int = 0
 
     @property
     def title(self) -> str:
@@ -184,7 +182,7 @@ def find(text: str, signatures: Sequence[Signature], *, first_line: int = 1) -> 
         line += text.count("\n", last, m.start())
         last = m.start()
         values = {k: v for k, v in m.groupdict().items() if v is not None}
-        matches.append(Match(signature, line, _excerpt(text, m.start(), m.end()), values=values, offset=m.start()))
+        matches.append(Match(signature, line, _excerpt(text, m.start(), m.end()), values=values))
     return matches
 
 

@@ -17,6 +17,7 @@ import html
 import io
 import json
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -58,6 +59,15 @@ class ServedFile:
                 return canonicalize_name(parts[0])  # a PEP 825 variant label ends it: packaging cannot parse it yet
             return canonicalize_name(parse_wheel_filename(self.filename)[0])
         return canonicalize_name(parse_sdist_filename(self.filename)[0])
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-reply (wheelwise closing its index while reads ahead are
+    under way) is no error of the server's: no traceback on stderr, where a test reads the CLI's."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass
@@ -134,7 +144,7 @@ class IndexServer:
         #: Authorization headers seen, to check what the client sent
         self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 

@@ -138,8 +138,12 @@ def _write(out: Path, texts: dict[str, str]) -> list[Path]:
         for name, text in texts.items():
             path = out / name
             partial = out / f".{name}.wheelwise-{os.getpid()}"
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, path)
+            try:
+                partial.write_text(text, encoding="utf-8")
+                os.replace(partial, path)
+            except OSError:
+                partial.unlink(missing_ok=True)  # nothing half-written stays in the user's folder
+                raise
             paths.append(path)
     except OSError as exc:
         raise BadInputError(f"cannot write into {out}: {exc.strerror}", hint="choose another --out directory") from exc

@@ -72,10 +72,10 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ..errors import IndexFetchError, LimitExceededError
 from .auth import Credentials
-from .limits import NETWORK_LIMITS, NetworkLimits
+from .limits import NetworkLimits
 from .urls import is_file_url, is_http_url, malformed, redact, url_to_path
 
-__all__ = ["NETWORK_LIMITS", "Fetcher", "NetworkLimits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
+__all__ = ["Fetcher", "NetworkLimits", "RangeIgnored", "Response", "Stats", "abort_all", "open_local"]
 
 T = TypeVar("T")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -379,7 +379,7 @@ class Fetcher:
     :param client_cert: PEM file with the client certificate and key.
     :param trusted_hosts: hosts whose TLS certificates are not verified.
     :param proxy: pip's ``proxy`` setting; else the environment's proxies.
-    :param limits: bounds (:data:`NETWORK_LIMITS` and ``WHEELWISE_*`` when ``None``).
+    :param limits: bounds (the defaults and ``WHEELWISE_*`` when ``None``).
     :param credentials: who to be where (netrc and keyring included).
     """
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-__all__ = ["LIMITS", "NETWORK_LIMITS", "Limit", "Limits", "NetworkLimits"]
+__all__ = ["LIMITS", "Limit", "Limits", "NetworkLimits"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,7 +127,3 @@ class NetworkLimits:
                 raise ConfigError(f"{variable} must be a positive number, not {raw!r}", source=variable)
             changes[name] = value
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-#: The bounds in force when a :class:`Fetcher` is given none and no variable is set.
-NETWORK_LIMITS = NetworkLimits()

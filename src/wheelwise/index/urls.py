@@ -3,7 +3,7 @@
 Secrets travel in two places of a URL: the userinfo (``https://user:pass@host``,
 or a lone token ``https://TOKEN@host``) and the query string (``?token=...``,
 signed URLs' ``X-Amz-Signature=...``).  :func:`redact` hides both for display;
-:func:`strip_userinfo` and :func:`split_query` take them out so that what is
+:func:`strip_userinfo` and :func:`public_url` take them out so that what is
 cached or written never holds them (the client puts them back per request).
 """
 
