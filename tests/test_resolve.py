@@ -136,3 +136,40 @@ def test_the_round_limit_on_the_command_line(index_server: IndexServer, capsys: 
 def test_resolution_is_frozen_data() -> None:
     assert Resolution.__dataclass_params__.frozen  # type: ignore[attr-defined]
     assert Failure.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def _plugs(newest: int, lowest_needs: str) -> list[dict[str, object]]:
+    """core 1.0-1.9 and 2.1-2.{newest}; plug k (k >= 2) needs core >= 2.k, each its own bound
+    (no two alike: no widening merges them); plug 1 needs *lowest_needs*."""
+    return (
+        [{"name": "core", "version": f"1.{m}"} for m in range(10)]
+        + [{"name": "core", "version": f"2.{m}"} for m in range(1, newest + 1)]
+        + [{"name": "plug", "version": f"{k}.0", "requires": [f"core>=2.{k}"]} for k in range(2, newest + 1)]
+        + [{"name": "plug", "version": "1.0", "requires": [lowest_needs]}]
+    )
+
+
+def test_versions_that_need_more_than_is_decided_are_passed_over_without_backjumps() -> None:
+    """core<2 is decided first; plug 20.0 down to 2.0 each need a core >= 2: each is passed over
+    with its dependency clause instead of decided and undone, so the answer (plug 1.0, what
+    pip takes too) comes in a handful of rounds, where deciding each cost a round or more."""
+    with IndexServer() as server:
+        serve(server, [{"name": "app", "version": "1.0", "requires": ["core<2", "plug"]}, *_plugs(20, "core>=1")])
+        with _index(server) as index:
+            roots = [Req.from_requirement(parse_requirement("app"), "root")]
+            outcome = resolve(Shared(index), LINUX, roots, max_rounds=12)
+    assert isinstance(outcome, Resolution), outcome
+    assert {n: str(c.version) for n, c in outcome.pins.items()} == {"app": "1.0", "core": "1.9", "plug": "1.0"}
+
+
+def test_versions_passed_over_are_still_in_the_proof() -> None:
+    """No plug fits core<2: the clauses for the versions passed over carry the proof, so the cell
+    names the conflict on core between the request and plug, as without them."""
+    with IndexServer() as server:
+        serve(server, [{"name": "app", "version": "1.0", "requires": ["core<2", "plug"]}, *_plugs(6, "core>=2.1")])
+        with _index(server) as index:
+            report = check(index, [LINUX], [parse_requirement_line("app")], nearest=False)
+    cell = report.cells[0]
+    assert cell.verdict == "blocked"
+    assert [(b.project, b.reason) for b in cell.blockers] == [("core", "conflict")]
+    assert "core<2" in cell.blockers[0].requirement and "plug" in cell.blockers[0].requirement
