@@ -14,6 +14,7 @@ from wheelwise.cache import Cache
 from wheelwise.errors import HashMismatchError, IndexFetchError, MetadataError
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
 from wheelwise.index.metadata import MAX_METADATA_BYTES
+from wheelwise.index.repository import MAX_TAIL_HINT
 from wheelwise.index.urls import origin
 
 
@@ -88,6 +89,24 @@ def test_the_next_wheel_of_a_project_is_read_in_one_request_when_the_first_neede
             per_wheel.append(len(index_server.requests(r"\.whl$")))
     assert per_wheel[0] >= 2 and per_wheel[1:] == [1, 1], per_wheel
     assert max(r.sent for r in index_server.requests(r"\.whl$")) < 500_000  # the span, never the filler
+
+
+def test_a_project_whose_metadata_lies_far_from_the_end_is_read_in_small_requests(index_server: IndexServer) -> None:
+    # tens of thousands of members (a framework): the METADATA lies past the hint's bound from the
+    # end, so the next wheel is not asked for that whole span at once but read as the first was
+    index_server.pep658 = False
+    many = {f"demo/{'package/' * 6}module_{i:05d}.py": b"" for i in range(6000)}
+    for version in ("1.1", "1.0"):
+        index_server.add_wheel(wheel_filename("demo", version), make_wheel("demo", version, files=many))
+    with open_index(index_server) as index:
+        files = {f.filename: f for f in index.project("demo").files}
+        sent = []
+        for version in ("1.1", "1.0"):
+            index_server.clear_log()
+            assert index.metadata(files[wheel_filename("demo", version)]).metadata.version == version
+            sent.append([r.sent for r in index_server.requests(r"\.whl$")])
+    assert len(sent[1]) == 2, sent
+    assert max(sent[1]) < MAX_TAIL_HINT // 4, sent  # small reads, never the span to the METADATA
 
 
 @pytest.mark.parametrize(
