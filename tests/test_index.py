@@ -109,6 +109,24 @@ def test_a_project_whose_metadata_lies_far_from_the_end_is_read_in_small_request
     assert max(sent[1]) < MAX_TAIL_HINT // 4, sent  # small reads, never the span to the METADATA
 
 
+def test_what_the_resolver_reads_ahead_runs_before_what_is_read_ahead_of_need(index_server: IndexServer) -> None:
+    # one worker, busy with a slow read; four more reads ahead of need (down a tree) wait behind
+    # it; then the resolver asks for the metadata of its next step: that runs next, not fifth
+    for minor in range(6):
+        add_demo(index_server, version=f"1.{minor}")
+    index_server.fault(r"demo-1\.0-.*\.metadata$", "slow", 0.5)
+    with open_index(index_server, workers=1) as index:
+        files = sorted(index.project("demo").files, key=lambda f: f.filename)
+        ahead = [index.metadata_future(f) for f in files[:5]]
+        index.prefetch(files=[files[5]])
+        for future in ahead:
+            future.result()
+        assert index.metadata(files[5]).metadata.version == "1.5"
+    order = [r.path.rsplit("/", 1)[-1] for r in index_server.requests(r"\.metadata$")]
+    assert len(order) == 6, order
+    assert order.index(f"{files[5].filename}.metadata") < order.index(f"{files[1].filename}.metadata"), order
+
+
 @pytest.mark.parametrize(
     ("layout", "options"),
     [

@@ -9,6 +9,7 @@ bounded thread pool so that resolution rarely waits on the network.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -59,14 +60,16 @@ ProgressHook = Callable[[str, str], None]
 
 
 class _Flight:
-    """One fetch: its future, whether some thread runs it, whether the pool has it queued."""
+    """One fetch: its future, whether some thread runs it, whether the pool has it queued
+    (and whether as needed soon)."""
 
-    __slots__ = ("future", "queued", "started")
+    __slots__ = ("future", "queued", "started", "urgent")
 
     def __init__(self) -> None:
         self.future: concurrent.futures.Future[object] = concurrent.futures.Future()
         self.started = False
         self.queued = False
+        self.urgent = False
 
 
 class PackageIndex:
@@ -111,6 +114,10 @@ class PackageIndex:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheelwise")
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
+        #: flights waiting for the pool: needed soon, then ahead of need (see _background)
+        self._queued: tuple[collections.deque[tuple[str, _Flight, Callable[[], object]]], ...] = (
+            collections.deque(), collections.deque(),
+        )
         self._index_urls: list[str] | None = None
         #: per project, the indexes that list some of its files, in order, with their pages
         self._listed_by: dict[str, list[tuple[str, ProjectPage]]] = {}
@@ -166,35 +173,52 @@ class PackageIndex:
             self._run(key, flight, work)
         return flight.future.result()  # type: ignore[return-value]
 
-    def _background(self, key: str, work: Callable[[], T]) -> concurrent.futures.Future[T]:
-        """Queue *work* for the pool unless its flight is queued or running; its future."""
+    def _background(self, key: str, work: Callable[[], T], *, urgent: bool = False) -> concurrent.futures.Future[T]:
+        """Queue *work* for the pool unless its flight is queued or running; its future.
+
+        *urgent* work (what the resolver asked to read ahead of its next steps) is run
+        before work queued ahead of need (reading down the tree of what it took), however
+        much of that is waiting: a flight queued ahead of need is queued again as urgent.
+        """
         with self._lock:
             flight = self._flight(key)
-            queue = not (flight.started or flight.queued)
-            flight.queued = True
+            queue = not flight.started and (not flight.queued or (urgent and not flight.urgent))
+            if queue:
+                flight.queued = True
+                flight.urgent = flight.urgent or urgent
+                self._queued[0 if urgent else 1].append((key, flight, work))
         if queue:
             try:
-                self._pool.submit(self._start_queued, key, flight, work)
+                self._pool.submit(self._start_queued)
             except RuntimeError:  # closed: a caller that needs it runs it itself
                 flight.queued = False
         return flight.future  # type: ignore[return-value]
 
-    def _start_queued(self, key: str, flight: _Flight, work: Callable[[], object]) -> None:
-        with self._lock:
-            if flight.started:
-                return  # a foreground caller took it over
-            flight.started = True
-        self._run(key, flight, work)
+    def _start_queued(self) -> None:
+        """Run the first queued flight nobody has started, urgent ones first (one per task
+        submitted: every queued flight is taken by some task, or by a caller who needs it)."""
+        while True:
+            with self._lock:
+                urgent, ahead = self._queued
+                if not urgent and not ahead:
+                    return
+                key, flight, work = (urgent or ahead).popleft()
+                if flight.started:
+                    continue  # a foreground caller took it over, or it was queued twice
+                flight.started = True
+            self._run(key, flight, work)
+            return
 
     def prefetch(self, names: Iterable[str] = (), files: Iterable[DistFile] = ()) -> None:
-        """Start fetching pages and metadata in the background; errors wait for the real call."""
-        self.page_futures(names)
+        """Start fetching pages and metadata the resolver needs soon, before any read ahead of need;
+        errors wait for the real call."""
+        self.page_futures(names, urgent=True)
         for file in files:
-            self.metadata_future(file)
+            self.metadata_future(file, urgent=True)
 
-    def metadata_future(self, file: DistFile) -> concurrent.futures.Future[FetchedMetadata]:
+    def metadata_future(self, file: DistFile, *, urgent: bool = False) -> concurrent.futures.Future[FetchedMetadata]:
         """Start reading *file*'s metadata in the background; its future."""
-        return self._background(f"meta:{file.url}", functools.partial(self._metadata, file))
+        return self._background(f"meta:{file.url}", functools.partial(self._metadata, file), urgent=urgent)
 
     def spawn(self, call: Callable[..., object], *args: object) -> None:
         """Run *call* in the pool, for work done ahead of need (its errors are dropped: the
@@ -202,12 +226,14 @@ class PackageIndex:
         with contextlib.suppress(RuntimeError):  # the index is closed: nobody needs it any more
             self._pool.submit(call, *args)
 
-    def page_futures(self, names: Iterable[str]) -> list[concurrent.futures.Future[ProjectPage]]:
+    def page_futures(self, names: Iterable[str], *, urgent: bool = False) -> list[concurrent.futures.Future[ProjectPage]]:
         """Start fetching these pages; their futures, to take them in the order they arrive."""
         futures = []
         for name in names:
             normalized = canonicalize_name(name)
-            futures.append(self._background(f"page:{normalized}", functools.partial(self._project, normalized)))
+            futures.append(self._background(
+                f"page:{normalized}", functools.partial(self._project, normalized), urgent=urgent,
+            ))
         return futures
 
     def map(self, call: Callable[[T], object], items: Iterable[T]) -> list[object]:
