@@ -24,7 +24,8 @@ uv runs as ``uv pip compile - --python-platform P --python-version V [--only-bin
 UV_PYTHON_DOWNLOADS=never; a uv run past --uv-timeout is killed (with everything it
 started) and recorded as a timeout.  Its exit status is the answer: 0 resolved, non-zero
 did not.  Both tools read the same index: pip's main index (read from pip at run time).
-wheelwise runs from this checkout's src/ under this interpreter; uv must be on PATH
+wheelwise runs from this checkout's src/ under this interpreter, compiled to bytecode first
+(as an installed copy is); uv must be on PATH
 (``pip install uv``).
 
 Peak RSS is ru_maxrss from ``os.wait4`` on each process: that process, or the largest of
@@ -43,6 +44,7 @@ The machine is shared and noisy: quote medians, and compare figures only from on
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -473,6 +475,10 @@ def main() -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     index = pip_default_index()
+    # an installed wheelwise runs from compiled bytecode (pip compiles it on install); this
+    # checkout may not have it (PYTHONDONTWRITEBYTECODE): compile it once, so that no timed run
+    # pays for compiling its own source
+    compileall.compile_dir(str(SRC / "wheelwise"), quiet=1)
     chosen = {n: q for n, q in questions().items() if not args.only or n in args.only}
     reps: dict[str, list[Repeat]] = {n: [] for n in chosen}
     print(f"{uv_version()}; Python {platform.python_version()}; {os.cpu_count()} CPUs; "
