@@ -39,6 +39,21 @@ def test_a_build_for_a_newer_cuda_than_the_driver_is_said(capsys: pytest.Capture
     assert new["accelerator_fit"] == [] and unsaid["accelerator_fit"] == []
 
 
+def test_no_knowledge_says_no_accelerator_fit_either(capsys: pytest.CaptureFixture[str]) -> None:
+    # the fit comes from wheelwise's cited tables (driver and kernel support): --no-knowledge is
+    # pip's answer, which says nothing of the GPU
+    tag = "cp312-cp312-manylinux_2_28_x86_64"
+    with IndexServer() as server:
+        server.add_wheel(f"torch-2.9.0+cu130-{tag}.whl", make_wheel("torch", "2.9.0+cu130", tag))
+        argv = ["check", "torch", "-p", "3.12", "--index-url", server.url, "--json", "--no-nearest", "-t", "linux-x86_64+cuda=12.8"]
+        main(argv)
+        said = json.loads(capsys.readouterr().out)["cells"][0]
+        main([*argv, "--no-knowledge"])
+        unsaid = json.loads(capsys.readouterr().out)["cells"][0]
+    assert len(said["accelerator_fit"]) == 1
+    assert unsaid["accelerator_fit"] == [] and unsaid["verdict"] == said["verdict"] == "ok"
+
+
 def test_a_gpu_the_torch_build_has_no_kernels_for_is_said(capsys: pytest.CaptureFixture[str]) -> None:
     tag = "cp312-cp312-manylinux_2_28_x86_64"
     runtime = "nvidia_cuda_runtime_cu12-12.8.90-py3-none-manylinux_2_28_x86_64.whl"

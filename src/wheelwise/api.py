@@ -144,7 +144,8 @@ def check(
         if opened is not None:
             opened(index)
         report = check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest,
-                             max_rounds=max_rounds, selection=selection, python_bounds=python_bounds)
+                             max_rounds=max_rounds, selection=selection, python_bounds=python_bounds,
+                             knowledge=knowledge)
         if memo:
             remember(cache, key, report, index.stamps())
     return report

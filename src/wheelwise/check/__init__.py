@@ -203,8 +203,11 @@ class Checker:
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         selection: Selection = DEFAULT_SELECTION,
         python_bounds: Sequence[PythonBound] = (),
+        knowledge: bool = True,
     ) -> None:
         self.index = index
+        #: wheelwise's cited facts apply (rules are passed in; this also gates the accelerator fit)
+        self.knowledge = knowledge
         self.requested = list(requested)
         self.selection = selection
         self.python_bounds = tuple(python_bounds)
@@ -302,7 +305,7 @@ class Checker:
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             cell.variants = self._variants(target, outcome)
-            if target.properties.cuda is not None or target.properties.sm is not None:
+            if self.knowledge and (target.properties.cuda is not None or target.properties.sm is not None):
                 knowledge = load_knowledge()
                 cell.accelerator_fit = (cuda_warnings(outcome.pins, target, knowledge)
                                         + architecture_warnings(outcome.pins, target, knowledge))
@@ -372,15 +375,18 @@ def check(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     selection: Selection = DEFAULT_SELECTION,
     python_bounds: Sequence[PythonBound] = (),
+    knowledge: bool = True,
 ) -> CheckReport:
     """Check every target (each carries its Python) and explain the failing ones.
 
     :param replacements: successors to look up (and resolve alone) for blocked requested projects.
     :param selection: the user's format control, ``--prefer-binary`` and ``--hash`` values.
     :param python_bounds: Requires-Python of the project (or lock) asked about.
+    :param knowledge: ``False`` (``--no-knowledge``): no accelerator fit from wheelwise's cited
+        tables either (the caller passes no rules and no replacements then).
     """
     checker = Checker(index, requested, constraints, rules, replacements=replacements, max_rounds=max_rounds,
-                      selection=selection, python_bounds=python_bounds)
+                      selection=selection, python_bounds=python_bounds, knowledge=knowledge)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         cells = list(pool.map(lambda t: checker.cell(t, with_successors=False), targets))
     failing = [c for c in cells if c.verdict == "blocked"]

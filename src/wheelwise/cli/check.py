@@ -76,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         help="CPython version (repeatable), X.Yt for free-threaded; 'all' = every supported one; "
                         "default: the target's")
     parser.add_argument("--python", metavar="PATH", help="the interpreter whose tags 'host' means (default: this one)")
-    parser.add_argument("--no-knowledge", action="store_true", help="ignore wheelwise's cited compatibility rules")
+    parser.add_argument("--no-knowledge", action="store_true",
+                        help="ignore wheelwise's cited knowledge: compatibility rules, successors, accelerator fit")
     parser.add_argument("--no-nearest", action="store_true", help="do not look for where blocked requirements would install")
     parser.add_argument("--fail-on", choices=FAIL_ON, default="blocked",
                         help="exit 1 when a cell is blocked (default), also when one needs a build, or also on a warning")
