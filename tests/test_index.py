@@ -127,6 +127,22 @@ def test_what_the_resolver_reads_ahead_runs_before_what_is_read_ahead_of_need(in
     assert order.index(f"{files[5].filename}.metadata") < order.index(f"{files[1].filename}.metadata"), order
 
 
+def test_a_wheel_that_lists_its_dist_info_first_is_read_without_its_whole_directory(index_server: IndexServer) -> None:
+    # auditwheel-repaired and meson-python wheels list .dist-info first: tensorflow's Linux wheels
+    # have 2 MB of directory after it; the directory's first part has the record
+    index_server.pep658 = False
+    many = {f"demo/{'package/' * 6}module_{i:05d}.py": b"" for i in range(6000)}
+    content = make_wheel("demo", "1.0", files=many, dist_info_first=True)
+    index_server.add_wheel(wheel_filename("demo", "1.0"), content)
+    directory = zipfile.ZipFile(io.BytesIO(content))
+    listed = sum(46 + len(i.filename.encode()) + len(i.extra) + len(i.comment) for i in directory.infolist())
+    with open_index(index_server) as index:
+        assert index.metadata(index.project("demo").files[0]).metadata.version == "1.0"
+    reads = index_server.requests(r"\.whl$")
+    assert len(reads) == 3, reads  # the end, the directory's first part, the member
+    assert sum(r.sent for r in reads) < listed / 4
+
+
 @pytest.mark.parametrize(
     ("layout", "options"),
     [

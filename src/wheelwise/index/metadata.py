@@ -255,19 +255,27 @@ def _zip_metadata(source: Source, file: DistFile, *, headers: list[bytes] | None
     """METADATA (wheel) or PKG-INFO (zip sdist) from a zip, and the member names read.
 
     A wheel's record is first looked for in the directory's last part (already read with
-    the end records: wheels list .dist-info last), so tensorflow's megabytes of directory
-    are fetched only when it is not there.  *headers*, when given, gets the first bytes
+    the end records: most wheels list .dist-info last), then in its first part (repaired
+    wheels list it first), so tensorflow's megabytes of directory are fetched only when it
+    is in neither.  *headers*, when given, gets the first bytes
     of members that may be prebuilt binaries (an sdist read whole).
     """
     directory = zip_directory(source)
     end = directory.offset + directory.size
     if file.is_wheel:
-        part = source.read_at(max(directory.offset, min(end, source.size - TAIL_BYTES)), end)
-        records = [parse_record(part, at, directory.shift)[0] for at in find_record(part, _METADATA_TAIL)]
-        chosen = _member_name([r.name for r in records], file.name, "METADATA", True)
-        if chosen is not None and _own(chosen, file.name):
-            entry = next(r for r in records if r.name == chosen)
-            return read_member(source, entry, LIMITS.metadata_bytes), []
+        # most wheels list .dist-info last; auditwheel-repaired and meson-python wheels list it
+        # first (tensorflow's Linux wheels: entry 4 of 19,000, 2 MB of directory after it)
+        for start, stop in ((max(directory.offset, min(end, source.size - TAIL_BYTES)), end),
+                            (directory.offset, min(end, directory.offset + TAIL_BYTES))):
+            part = source.read_at(start, stop)
+            try:
+                records = [parse_record(part, at, directory.shift)[0] for at in find_record(part, _METADATA_TAIL)]
+            except ArchiveError:
+                continue  # a record cut off at the edge of this part: the whole directory is read below
+            chosen = _member_name([r.name for r in records], file.name, "METADATA", True)
+            if chosen is not None and _own(chosen, file.name):
+                entry = next(r for r in records if r.name == chosen)
+                return read_member(source, entry, LIMITS.metadata_bytes), []
     leaf = "METADATA" if file.is_wheel else "PKG-INFO"
     names: list[str] = []
     wanted: dict[str, ZipEntry] = {}
