@@ -13,7 +13,7 @@ from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
 from wheelwise.cache import Cache
 from wheelwise.errors import HashMismatchError, IndexFetchError, MetadataError
 from wheelwise.index import Fetcher, IndexSettings, PackageIndex
-from wheelwise.index.metadata import MAX_METADATA_BYTES
+from wheelwise.index.metadata import MAX_METADATA_BYTES, FetchedMetadata
 from wheelwise.index.repository import MAX_TAIL_HINT
 from wheelwise.index.urls import origin
 
@@ -127,6 +127,17 @@ def test_what_the_resolver_reads_ahead_runs_before_what_is_read_ahead_of_need(in
     assert order.index(f"{files[5].filename}.metadata") < order.index(f"{files[1].filename}.metadata"), order
 
 
+def test_the_index_keeps_metadata_parsed_and_unreadable_metadata_as_read() -> None:
+    # a check keeps a thousand files' metadata for its run: parsed, without their bytes
+    kept = FetchedMetadata(raw=make_metadata("demo", "1.0", requires_dist=["six"]), how="range").parsed()
+    assert kept.raw == b"" and kept.metadata.name == "demo" and kept.metadata.requires_dist == ("six",)
+    # metadata without a Name keeps its bytes, and reading it fails as it did
+    bad = FetchedMetadata(raw=b"Metadata-Version: 2.1\nVersion: 1.0\n", how="range").parsed()
+    assert bad.raw
+    with pytest.raises(ValueError, match="without Name"):
+        _ = bad.metadata
+
+
 def test_a_wheel_that_lists_its_dist_info_first_is_read_without_its_whole_directory(index_server: IndexServer) -> None:
     # auditwheel-repaired and meson-python wheels list .dist-info first: tensorflow's Linux wheels
     # have 2 MB of directory after it; the directory's first part has the record
@@ -161,9 +172,11 @@ def test_range_reads_find_metadata_in_every_zip_layout(index_server: IndexServer
     content = make_wheel("demo", "1.0", filler=300_000, requires_dist=["six"], **options)  # type: ignore[arg-type]
     index_server.add_wheel(wheel_filename("demo", "1.0"), content)
     with open_index(index_server) as index:
-        got = index.metadata(index.project("demo").files[0])
+        file = index.project("demo").files[0]
+        got = index.metadata(file)
+        stored = index.cache.get_metadata(index.metadata_key(file))  # the bytes read, as cached
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
-        assert got.raw == zf.read("demo-1.0.dist-info/METADATA"), layout
+        assert stored is not None and stored[0] == zf.read("demo-1.0.dist-info/METADATA"), layout
     assert got.how == "range" and got.metadata.requires_dist == ("six",)
     reads = index_server.requests(r"\.whl$")
     # the 300 kB of filler (incompressible, before the metadata) is not read, bar the 16 KiB tail

@@ -118,6 +118,18 @@ class FetchedMetadata:
         """Parsed once (a frozen dataclass still has an instance dict for this)."""
         return parse_core_metadata(self.raw)
 
+    def parsed(self) -> FetchedMetadata:
+        """The same answer, parsed, without its bytes: what an index keeps for the rest of a run
+        (a check reads a thousand files or more; their parsed fields are what is asked again).
+        Metadata that does not parse keeps its bytes, to fail the same way when it is read."""
+        try:
+            parsed = self.metadata
+        except Exception:  # noqa: BLE001 - whatever parsing raises is raised again to the reader
+            return self
+        slim = dataclasses.replace(self, raw=b"")
+        slim.__dict__["metadata"] = parsed
+        return slim
+
 
 def parse_core_metadata(raw: bytes) -> CoreMetadata:
     """Parse METADATA / PKG-INFO bytes, leniently (as pip does).

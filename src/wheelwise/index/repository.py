@@ -438,7 +438,7 @@ class PackageIndex:
         hit = self.cache.get_metadata(key)
         if hit is not None:
             self._count("cache")
-            return FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1], binaries=hit[2])
+            return FetchedMetadata(raw=hit[0], how="cache", native_sources=hit[1], binaries=hit[2]).parsed()
         if self.offline and not is_file_url(file.url):
             raise OfflineMissError([f"the metadata of {file.filename}"])
         file_origin = origin(file.url)
@@ -456,7 +456,7 @@ class PackageIndex:
         self._count(got.how)
         if self.progress:
             self.progress("metadata", file.filename)
-        return got
+        return got.parsed()
 
     def variants(self, name: str, version: Version) -> VariantsJson | None:
         """The PEP 825 ``{name}-{version}-variants.json`` the index links, read like metadata: once
