@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,26 @@ def test_newest_support_is_read_from_the_index_not_a_table(capsys: pytest.Captur
     doc = json.loads(capsys.readouterr().out)
     table = [f for f in doc["findings"] if f["check"] == "python-version"]
     assert table and all("wheelwise's table" in (f["title"] + " ".join(f["details"])) for f in table)
+
+
+def test_newest_support_of_this_interpreter_is_judged_by_its_own_tags(capsys: pytest.CaptureFixture[str]) -> None:
+    """The newest torch has only a wheel for glibc 2.34: newer than the standard Linux target's
+    2.28, not than this machine's glibc; this interpreter's own tags decide, not the preset's."""
+    import platform
+
+    from helpers.indexserver import IndexServer
+    from helpers.wheels import make_wheel, wheel_filename
+
+    libc, version = platform.libc_ver()
+    if sys.platform != "linux" or platform.machine() != "x86_64" or libc != "glibc" or tuple(map(int, version.split("."))) < (2, 34):
+        pytest.skip("needs Linux x86_64 with glibc >= 2.34")
+    py = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    tag = f"{py}-{py}-manylinux_2_34_x86_64"
+    with IndexServer() as server:
+        server.add_wheel(wheel_filename("torch", "9.0.0", tag), make_wheel("torch", "9.0.0", tag))
+        main(["doctor", "--json", "-i", server.url])
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["check"] == "python-version"]
+    assert any(f["status"] == "ok" and "installs the newest torch 9.0.0" in f["title"] for f in found), found
 
 
 def test_gpu_newer_than_the_torch_build_is_a_failure_naming_the_build_that_carries_it() -> None:

@@ -13,7 +13,7 @@ from .. import api
 from ..doctor import NewestRelease, Report, Status, newest_releases, statuses
 from ..errors import BadInputError
 from ..facts import HostFacts, collect, load_facts
-from ..target import parse_target
+from ..target import host_target_from, parse_target
 from .github import append_summary, workflow_command
 from .html import doctor_html
 from .markdown import doctor_markdown
@@ -98,7 +98,10 @@ def _newest(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, NewestR
     python = facts.python_version
     if facts.platform is None or python is None:
         return None
-    target = parse_target(facts.platform, (python.major, python.minor))
+    if args.facts:  # saved facts: the standard target of their platform (its oldest OS)
+        target = parse_target(facts.platform, (python.major, python.minor))
+    else:  # this interpreter: its own tags, so its own glibc, macOS or musl
+        target = host_target_from(collect(args.python, light=True, target=True, accelerators=False))
     with open_index(args) as index:
         return newest_releases(index, target)
 
