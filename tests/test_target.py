@@ -349,3 +349,33 @@ def test_plan_tries_only_cuda_builds_the_targets_driver_runs(tmp_path: object, c
     assert tried[0] == "torch-cuda-12.8" and "torch-cuda-13.0" not in tried
     old = _plan("linux-x86_64+cuda=12.4", tmp_path, capsys)
     assert not old["ok"] and "supports CUDA 12.4" in str(old["reason"]) and "need CUDA 12.6 or newer" in str(old["reason"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for nvidia-smi")
+def test_the_host_target_takes_the_gpu_from_the_probe_without_asking_nvidia_smi_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an nvidia-smi that logs each call; the probe asks it (as it must), the target then reads
+    # the probe's facts: plan used to run it twice more for what the probe had already read
+    from wheelwise.facts import collect
+    from wheelwise.target import host_target_from
+
+    log = tmp_path / "calls"
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{log}"\n'
+        'case "$*" in\n'
+        "  *compute_cap*) echo 8.9 ;;\n"
+        '  *query-gpu*) echo "NVIDIA GeForce RTX 4090, 550.54.14, 24564" ;;\n'
+        '  *) echo "| NVIDIA-SMI 550.54.14   Driver Version: 550.54.14   CUDA Version: 12.4 |" ;;\n'
+        "esac\n"
+    )
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    facts = collect(sys.executable, light=True, target=True, accelerators=True)
+    asked = log.read_text().splitlines()
+    assert asked, "the probe asks nvidia-smi"
+    target = host_target_from(facts)
+    assert (target.properties.cuda, target.properties.sm) == ((12, 4), (8, 9))
+    assert log.read_text().splitlines() == asked

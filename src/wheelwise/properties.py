@@ -218,17 +218,38 @@ def _run(argv: list[str]) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def detect() -> Properties:
+#: :func:`detect` asks nvidia-smi itself
+_ASK = object()
+
+
+def _from_probe(nvidia: object) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """CUDA and compute capability from the host probe's ``accelerators.nvidia`` facts (what
+    nvidia-smi said there; ``None``: no NVIDIA driver)."""
+    if not isinstance(nvidia, Mapping):
+        return None, None
+    cuda = nvidia.get("cuda")
+    gpus = nvidia.get("gpus")
+    caps = [g.get("compute_capability") for g in gpus if isinstance(g, Mapping)] if isinstance(gpus, list) else []
+    return (parse_cuda_banner(f"CUDA Version: {cuda}") if isinstance(cuda, str) else None,
+            parse_compute_cap("\n".join(c for c in caps if isinstance(c, str))))
+
+
+def detect(nvidia: object = _ASK) -> Properties:
     """This machine's properties; what cannot be read is left unsaid (never guessed).
 
     Order: ``nvidia-smi`` (absent: no NVIDIA driver, so no CUDA), ``/proc/cpuinfo``
     on Linux x86-64, Metal on macOS arm64 (every Apple-silicon Mac has it).
+
+    :param nvidia: what the host probe read of nvidia-smi already (its ``accelerators.nvidia``
+        facts), so that it is not run again; not given: nvidia-smi is asked.
     """
     cuda = sm = None
-    exe = shutil.which("nvidia-smi")
+    exe = shutil.which("nvidia-smi") if nvidia is _ASK else None
     if exe:
         cuda = parse_cuda_banner(_run([exe]) or "")
         sm = parse_compute_cap(_run([exe, "--query-gpu=compute_cap", "--format=csv,noheader"]) or "")
+    elif nvidia is not _ASK:
+        cuda, sm = _from_probe(nvidia)
     level = None
     machine = platform.machine().lower()
     if platform.system() == "Linux" and machine in ("x86_64", "amd64"):

@@ -514,8 +514,16 @@ def host_target_from(facts: Mapping[str, Any]) -> Target:
         host_platforms=tuple(platforms),
         libc="musl" if any(p.startswith("musllinux_") for p in platforms) else "glibc",
         free_threaded=first_abi.startswith("cp") and first_abi.endswith("t"),
-        properties=detect(),
+        properties=_properties(facts),
     )
+
+
+def _properties(facts: Mapping[str, Any]) -> Properties:
+    """This machine's properties, with what the probe read of nvidia-smi when it ran it."""
+    accelerators = facts.get("accelerators")
+    if isinstance(accelerators, Mapping) and "nvidia" in accelerators:
+        return detect(nvidia=accelerators["nvidia"])
+    return detect()
 
 
 def _probe_tags_and_markers(facts: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
