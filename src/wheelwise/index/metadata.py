@@ -277,8 +277,9 @@ def _zip_metadata(source: Source, file: DistFile, *, headers: list[bytes] | None
     if file.is_wheel:
         # most wheels list .dist-info last; auditwheel-repaired and meson-python wheels list it
         # first (tensorflow's Linux wheels: entry 4 of 19,000, 2 MB of directory after it)
-        for start, stop in ((max(directory.offset, min(end, source.size - TAIL_BYTES)), end),
-                            (directory.offset, min(end, directory.offset + TAIL_BYTES))):
+        last = max(directory.offset, min(end, source.size - TAIL_BYTES))
+        parts = [(last, end)] if last == directory.offset else [(last, end), (directory.offset, min(end, directory.offset + TAIL_BYTES))]
+        for start, stop in parts:  # a small directory is read whole at once: searched once
             part = source.read_at(start, stop)
             try:
                 records = [parse_record(part, at, directory.shift)[0] for at in find_record(part, _METADATA_TAIL)]
