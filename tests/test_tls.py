@@ -92,3 +92,44 @@ def test_unreadable_cert_is_a_configuration_error(https: IndexServer, tmp_path: 
     done = check(https.url.replace("http://", "https://"), PIP_CERT=str(tmp_path / "missing.pem"))
     assert done.returncode == 2
     assert "missing.pem cannot be used" in done.stderr
+
+
+def test_system_trust_is_openssls_default_paths(https: IndexServer, pki: Path) -> None:
+    """Where OpenSSL verifies (not macOS or Windows), the system's trust is OpenSSL's default
+    paths, which SSL_CERT_FILE moves: the server's CA placed there is trusted without --cert."""
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("the system verifies here, not OpenSSL's default paths")
+    done = check(https.url.replace("http://", "https://"), SSL_CERT_FILE=str(pki / "server.pem"))
+    assert done.returncode == 0, done.stderr
+
+
+def test_trust_is_loaded_once_for_many_connections(
+    https: IndexServer, pki: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen threads, each on its own connection, load the trust store once between them
+    (truststore loaded it again, under one lock, for every connection)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wheelwise.index.client import Fetcher
+
+    loads: list[str] = []
+    for method in ("set_default_verify_paths", "load_verify_locations"):
+        original = getattr(ssl.SSLContext, method)
+
+        def counted(self: ssl.SSLContext, *args: object, _original: object = original, _name: str = method,
+                    **kwargs: object) -> object:
+            loads.append(_name)
+            return _original(self, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(ssl.SSLContext, method, counted)
+    fetcher = Fetcher(cert=str(pki / "server.pem"), retries=0)
+    url = https.url.replace("http://", "https://") + "demo/"
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda _: fetcher.get(url).status, range(48)))
+    finally:
+        fetcher.close()
+    assert statuses == [200] * 48
+    assert len(https.requests("/simple/demo/")) == 48
+    expected = 2 if sys.platform not in ("darwin", "win32") else 1  # the system's store, then --cert
+    assert len(loads) <= expected, loads

@@ -37,7 +37,8 @@ the bound.
 
 **Secrets**: URLs given to and returned by this module carry no credentials;
 :class:`~.auth.Credentials` adds them per request.  **TLS**: the system trust
-store through ``truststore`` (as pip does), plus ``cert`` (a CA bundle) and
+store (as pip does: through ``truststore`` on macOS and Windows, OpenSSL's own
+store loaded once elsewhere), plus ``cert`` (a CA bundle) and
 ``client_cert``; ``trusted_host`` skips verification for its hosts.  Proxies
 come from the environment (``https_proxy``, ``no_proxy``...) or pip's ``proxy``.
 
@@ -52,9 +53,11 @@ import contextlib
 import dataclasses
 import os
 import random
+import re
 import socket
 import ssl
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -273,21 +276,70 @@ class _HTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+#: Where OpenSSL's trust usually lies when the paths it was built with hold none (a Python
+#: built elsewhere, as python-build-standalone's): the candidates truststore tries, in its
+#: order (truststore 0.10.5, src/truststore/_openssl.py; verified 2026-11-22).
+_CA_FILE_CANDIDATES = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+_HASHED_CERT = re.compile(r"[0-9a-fA-F]{8}\.[0-9]")
+
+
+def _openssl_trust() -> ssl.SSLContext:
+    """The system trust store where OpenSSL is the system's verifier (Linux, the BSDs).
+
+    What truststore configures there, configured once: OpenSSL's default paths when they
+    hold certificates, else the first candidate bundle that exists.  truststore does this
+    again under a lock on every connection, and holds that lock through the handshake, so
+    16 threads opening connections waited on each other: 25 connections took 7.7 s
+    together, 0.9 s without it, and the 30-cell matrix's run 0.6 s longer
+    (https://github.com/sethmlarson/truststore/issues/212; OpenSSL before 3.4 also adds
+    the default folder again on each call).
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, and checks the host name
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile or (paths.capath and _holds_certificates(paths.capath)):
+        context.set_default_verify_paths()
+    else:
+        for candidate in _CA_FILE_CANDIDATES:
+            if os.path.isfile(candidate):
+                context.load_verify_locations(cafile=candidate)
+                break
+    return context
+
+
+def _holds_certificates(folder: str) -> bool:
+    try:
+        return any(_HASHED_CERT.fullmatch(name) for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def _ssl_context(cert: str | None, client_cert: str | None, *, verify: bool) -> ssl.SSLContext:
-    """The system trust store (truststore, as pip), plus *cert*; *client_cert* presented."""
+    """The system trust store (as pip: truststore), plus *cert*; *client_cert* presented.
+
+    On macOS and Windows truststore asks the system to verify; elsewhere the system's
+    trust is OpenSSL's, loaded once (:func:`_openssl_trust`).
+    """
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    else:
+    elif sys.platform == "darwin" or sys.platform == "win32":
         try:
             import truststore  # noqa: PLC0415 - optional at import time, as in pip
 
             context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         except (ImportError, OSError):
             context = ssl.create_default_context()
-        if cert:
-            _load(context.load_verify_locations, cert, "cert")
+    else:
+        context = _openssl_trust()
+    if verify and cert:
+        _load(context.load_verify_locations, cert, "cert")
     if client_cert:
         _load(context.load_cert_chain, client_cert, "client_cert")
     return context
