@@ -255,3 +255,19 @@ def test_a_page_with_pep_658_metadata_hashes_is_read_the_quick_way_once() -> Non
     assert quick is not None
     assert quick == ProjectPage(canonicalize_name("demo"), PAGE, parse_json(text, PAGE, "demo"))
     assert quick.release("1.0")[0].core_metadata == {"sha256": "cd"}
+
+
+@pytest.mark.parametrize("filename", [
+    "demo-1.0-py3-none-any.whl", "Demo_-1.0-py3-none-any.whl", "demo-1.0-py3-none-any-x.whl", "demo-1.0--none-any.whl",
+    "demo-one-py3-none-any.whl", "demo__x-1.0-py3-none-any.whl", "other-1.0-py3-none-any.whl", "demo-1.0-1-py3-none-any.whl",
+    "demo-1.0-py3.py2-none-any.whl", "demo-1.0-3x-none-any.whl", "demo-1.0.tar.gz", "demo-1.0-variants.json", "demo.whl",
+])
+def test_the_quick_page_keeps_the_names_the_checked_reader_keeps(filename: str) -> None:
+    # the quick reader checks the usual wheel name's parts itself: the same names kept, under the same versions
+    entries = [{"filename": filename, "url": f"https://files.invalid/x/{filename}", "hashes": {"sha256": "ab"}},
+               {"filename": "demo-2.0-py3-none-any.whl", "url": "https://files.invalid/x/demo-2.0-py3-none-any.whl"}]
+    text = json.dumps({"meta": {"api-version": "1.1"}, "files": entries})
+    quick = _quick_json_page(json.loads(text), PAGE, "demo")
+    assert quick is not None
+    assert quick == ProjectPage(canonicalize_name("demo"), PAGE, parse_json(text, PAGE, "demo"))
+    assert quick.version_texts() == ProjectPage(canonicalize_name("demo"), PAGE, parse_json(text, PAGE, "demo")).version_texts()

@@ -131,10 +131,7 @@ def check(
             found = recall(cache, key, ttl=index.ttl if index is not None else PAGE_TTL, offline=offline)
             if found is not None:
                 return found  # type: ignore[no-any-return]
-    rules = load_constraints() if knowledge else ()
-    successors = load().replacements if knowledge else ()
-    from .check import check as check_cells  # noqa: PLC0415 - the resolver, only when an answer is computed
-    from .index.repository import PackageIndex  # noqa: PLC0415 - the network client, likewise
+    from .index.repository import PackageIndex  # noqa: PLC0415 - the network client, only when an answer is computed
 
     with contextlib.ExitStack() as stack:
         if index is None:
@@ -143,6 +140,11 @@ def check(
             )
         if opened is not None:
             opened(index)
+        # the requested projects' pages come first whatever the rules say: read while the rules load
+        index.prefetch(r.requirement.name for r in wanted)
+        rules = load_constraints() if knowledge else ()
+        successors = load().replacements if knowledge else ()
+        from .check import check as check_cells  # noqa: PLC0415 - the resolver, likewise
         report = check_cells(index, cells, wanted, limits, rules, replacements=successors, nearest=nearest,
                              max_rounds=max_rounds, selection=selection, python_bounds=python_bounds,
                              knowledge=knowledge)

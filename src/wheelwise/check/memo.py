@@ -215,15 +215,17 @@ def _hints(cls: type) -> dict[str, object]:
 
 def encode(report: object) -> bytes:
     """The stored form of *report*; :class:`TypeError` for anything outside the closed set."""
-    classes = {c: name for name, c in _classes().items()}
+    # each class's fields looked up once (``dataclasses.fields`` per value was a tenth of
+    # the time the cold matrix spent remembering its answer)
+    classes = {c: (name, tuple(f.name for f in dataclasses.fields(c))) for name, c in _classes().items()}
 
     def walk(value: object) -> object:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         kind = type(value)
         if kind in classes:
-            fields = {f.name: walk(getattr(value, f.name)) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
-            return {"C": classes[kind], "v": fields}
+            name, names = classes[kind]
+            return {"C": name, "v": {field: walk(getattr(value, field)) for field in names}}
         if kind in _BY_TEXT.values():
             return {"P": kind.__name__, "v": str(value)}
         if kind is Tag:

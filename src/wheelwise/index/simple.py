@@ -809,13 +809,22 @@ def _quick_json_page(data: object, page_url: str, name: str) -> ProjectPage | No
     groups: dict[str, list[list[Any]]] = {}
     variants: list[DistFile] = []
     for raw in files:
-        if _plain_json_file(raw, None, record=False) is _CHECK or "@" in raw["url"] or "?" in raw["url"]:
+        row = _usual_row(raw)
+        if row is None:
             return None
-        filename = raw["filename"]
-        if _unwanted(filename, wanted):
+        filename = row[0]
+        parts = filename[: -len(".whl")].split("-") if filename.endswith(".whl") else []
+        if len(parts) == 5:  # the usual wheel name: its prefix and tag triple are checked once each
+            try:
+                _tags(f"{parts[2]}-{parts[3]}-{parts[4]}")
+                if _wheel_prefix(f"{parts[0]}-{parts[1]}")[0] != wanted:
+                    continue
+            except ValueError:
+                continue
+            groups.setdefault(parts[1], []).append(row)
+        elif _unwanted(filename, wanted):
             continue
-        row = _raw_row(raw)
-        if filename.endswith(VARIANTS_JSON):
+        elif filename.endswith(VARIANTS_JSON):
             variants.append(_from_row(row))
         else:
             groups.setdefault(version_text(filename), []).append(row)
@@ -824,17 +833,50 @@ def _quick_json_page(data: object, page_url: str, name: str) -> ProjectPage | No
     return page
 
 
-def _raw_row(raw: dict[str, Any]) -> list[Any]:
-    """:func:`_row` of a usual PEP 691 entry, straight from the JSON."""
-    filename, hashes = raw["filename"], raw.get("hashes")
-    url = _stored_url(raw["url"], filename)
+def _usual_row(raw: object) -> list[Any] | None:
+    """:func:`_row` of an entry that :func:`_plain_json_file` reads as usual and whose link
+    has neither userinfo nor query, checked and made in one pass (a big page lists tens of
+    thousands); ``None`` for any other entry."""
+    if type(raw) is not dict:
+        return None
+    get = raw.get
+    filename, href = get("filename"), get("url")
+    if (
+        type(filename) is not str or type(href) is not str
+        or not href.startswith(("https://", "http://")) or "#" in href or "/." in href or "@" in href or "?" in href
+    ):
+        return None
+    hashes = get("hashes")
     if hashes is not None:
-        hashes = hashes.get("sha256") if len(hashes) == 1 and "sha256" in hashes else (dict(hashes) or None)
-    yanked = raw.get("yanked")
-    metadata = raw.get("core-metadata") if "core-metadata" in raw else raw.get("dist-info-metadata")
-    row = [filename, url, hashes, raw.get("requires-python") or None,
-           None if yanked is None or yanked is False else ("" if yanked is True else yanked),
-           dict(metadata) if type(metadata) is dict else metadata is True, raw.get("size"), raw.get("upload-time")]
+        if type(hashes) is not dict:
+            return None
+        if len(hashes) == 1 and type(hashes.get("sha256")) is str:
+            hashes = hashes["sha256"]
+        elif any(type(v) is not str for v in hashes.values()):
+            return None
+        else:
+            hashes = dict(hashes) or None
+    requires_python, yanked, size, upload = get("requires-python"), get("yanked"), get("size"), get("upload-time")
+    if (
+        (requires_python is not None and type(requires_python) is not str)
+        or (size is not None and (type(size) is not int or size < 0))
+        or (upload is not None and type(upload) is not str)
+    ):
+        return None
+    if yanked is None or yanked is False:
+        yanked = None
+    elif yanked is True:
+        yanked = ""
+    elif type(yanked) is not str:
+        return None
+    metadata = get("core-metadata") if "core-metadata" in raw else get("dist-info-metadata")
+    if metadata is None or metadata is False:
+        metadata = False
+    elif metadata is not True:
+        if not _string_map(metadata):
+            return None
+        metadata = dict(metadata)
+    row = [filename, _stored_url(href, filename), hashes, requires_python or None, yanked, metadata, size, upload]
     while len(row) > 2 and (row[-1] is None or row[-1] is False):
         row.pop()
     return row
