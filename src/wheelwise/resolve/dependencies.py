@@ -13,10 +13,11 @@ only when static (PEP 643); otherwise they are unknown without a build.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -76,14 +77,12 @@ def read_dependencies(index: PackageIndex, target: Target, candidate: Candidate)
     mentioned: set[str] = set()
     for text in meta.requires_dist:
         try:
-            req = parse_requirement(text)
+            req, dependency, named = _requirement(text)
         except InvalidRequirement:
             detail = f"invalid requirement {text!r} in its metadata"
             return Dependencies((*deps, _virtual(invalid, detail)), problem=detail)
         if req.marker is not None:
-            marker = str(req.marker)
-            if "extra" in marker:
-                mentioned.update(_extras_named(marker))
+            mentioned.update(named)
             try:
                 base = req.marker.evaluate({**target.markers, "extra": ""})
                 extra = any(req.marker.evaluate({**target.markers, "extra": e}) for e in candidate.extras)
@@ -94,10 +93,21 @@ def read_dependencies(index: PackageIndex, target: Target, candidate: Candidate)
                 continue
         elif candidate.extras:
             continue  # the base candidate brings these
-        deps.append(Req.from_requirement(req, "dependency"))
+        deps.append(dependency)
     defined = {canonicalize_name(e) for e in meta.provides_extra} | mentioned
     missing = tuple(e for e in sorted(candidate.extras) if e not in defined)
     return Dependencies(tuple(deps), missing_extra=missing)
+
+
+@functools.lru_cache(maxsize=16384)
+def _requirement(text: str) -> tuple[Requirement, Req, frozenset[str]]:
+    """A Requires-Dist line as read once per run (the same lines come back for every target and
+    every resolution): the requirement, the resolver's view of it, and the extras its marker
+    compares ``extra`` with."""
+    req = parse_requirement(text)
+    marker = str(req.marker) if req.marker is not None else ""
+    named = frozenset(_extras_named(marker)) if "extra" in marker else frozenset()
+    return req, Req.from_requirement(req, "dependency"), named
 
 
 def _extras_named(marker: str) -> set[str]:
