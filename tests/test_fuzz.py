@@ -393,3 +393,35 @@ def test_facts_file_not_utf8(data: bytes) -> None:
     path.write_bytes(data)
     with pytest.raises(WheelwiseError):
         load_facts(str(path))
+
+
+# -- version ranges ---------------------------------------------------------------
+
+_VERSIONS = st.sampled_from(["0.9", "1.0", "1.0rc1", "1.5", "2.0", "2.0.post1", "3.0"])
+_SPECIFIERS = st.builds(lambda op, v: f"{op}{v}", st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "~="]), _VERSIONS)
+
+
+@st.composite
+def _ranges(draw: st.DrawFn) -> object:
+    """Unions of intersections of specifiers (a resolver's terms: many holes and pieces)."""
+    from packaging.specifiers import SpecifierSet
+
+    from wheelwise.resolve.ranges import Versions, to_range
+
+    found = Versions.empty()
+    for _ in range(draw(st.integers(0, 4))):
+        found = found | to_range(SpecifierSet(",".join(draw(st.lists(_SPECIFIERS, max_size=3)))))
+    return ~found if draw(st.booleans()) else found
+
+
+@FUZZ
+@given(a=_ranges(), b=_ranges())
+def test_a_range_relation_is_subset_and_disjoint_as_packaging_says(a: Any, b: Any) -> None:
+    # the relation is taken from one intersection and remembered per pair: the same answer twice
+    from nab_resolver.types import RangeRelation
+
+    expected = {(True, True): RangeRelation.EMPTY, (True, False): RangeRelation.SUBSET,
+                (False, True): RangeRelation.DISJOINT, (False, False): RangeRelation.OVERLAPPING}[
+        (a.inner.is_subset(b.inner), a.inner.is_disjoint(b.inner))]
+    assert a.relation(b) == expected
+    assert a.relation(b) == expected
