@@ -343,8 +343,7 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
         stem = filename[: -len(".whl")]
         parts = stem.split("-")
         if len(parts) == 5:  # the usual name: no build tag, no label
-            name, version = _wheel_prefix(f"{parts[0]}-{parts[1]}")
-            result = (name, version, _tags(f"{parts[2]}-{parts[3]}-{parts[4]}"))
+            result = _usual_wheel(parts)
         else:
             label = variant_label(filename)
             prefix, _, triple = (stem[: -len(label) - 1] if label else stem).rpartition("-")
@@ -381,6 +380,16 @@ def variant_label(filename: str) -> str | None:
     if len(parts) == 7 or (len(parts) == 6 and not parts[2][:1].isdigit()):
         return parts[-1] if _LABEL.fullmatch(parts[-1]) else None
     return None
+
+
+def _usual_wheel(parts: list[str]) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """Name, version and tags of the usual wheel name split at its dashes (five parts: no build
+    tag, no label); each name-version prefix and tag triple is checked once.
+
+    :raises ValueError: a part packaging refuses.
+    """
+    name, version = _wheel_prefix(f"{parts[0]}-{parts[1]}")
+    return name, version, _tags(f"{parts[2]}-{parts[3]}-{parts[4]}")
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -814,10 +823,9 @@ def _quick_json_page(data: object, page_url: str, name: str) -> ProjectPage | No
             return None
         filename = row[0]
         parts = filename[: -len(".whl")].split("-") if filename.endswith(".whl") else []
-        if len(parts) == 5:  # the usual wheel name: its prefix and tag triple are checked once each
+        if len(parts) == 5:  # the usual wheel name, checked as parse_filename does, without remembering it
             try:
-                _tags(f"{parts[2]}-{parts[3]}-{parts[4]}")
-                if _wheel_prefix(f"{parts[0]}-{parts[1]}")[0] != wanted:
+                if _usual_wheel(parts)[0] != wanted:
                     continue
             except ValueError:
                 continue

@@ -82,18 +82,11 @@ class Versions:
         return self.inner.is_disjoint(other.inner)
 
     def relation(self, other: Versions) -> RangeRelation:
-        """Disjoint first (then subset only where they meet), remembered per pair: unit propagation asks
-        it of the same terms again and again, and a term that excludes hundreds of versions one
-        by one is hundreds of intervals (autogluon on Windows: 80% of a resolution's time)."""
-        key = (self, other)
-        found = _RELATION_MEMO.get(key)
-        if found is None:
-            disjoint = (self.inner & other.inner).is_empty
-            found = _RELATIONS[(self.inner.is_empty if disjoint else self.inner.is_subset(other.inner), disjoint)]
-            if len(_RELATION_MEMO) >= _RELATION_MEMO_MAX:
-                _RELATION_MEMO.clear()
-            _RELATION_MEMO[key] = found
-        return found
+        """Disjoint first, then subset only where they meet: unit propagation asks this of every
+        term, and a term that excludes hundreds of versions one by one is hundreds of intervals
+        (autogluon on Windows: 77% of a resolution's time, a third less this way)."""
+        disjoint = (self.inner & other.inner).is_empty
+        return _RELATIONS[(self.inner.is_empty if disjoint else self.inner.is_subset(other.inner), disjoint)]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Versions) and self.inner == other.inner
@@ -110,10 +103,6 @@ class Versions:
         spec: Any = self.inner.to_specifier_set()
         return str(self.inner) if spec is None else str(spec) or "*"
 
-
-#: relations remembered (pairs of ranges, which keep their versions alive) before starting over
-_RELATION_MEMO_MAX = 1 << 16
-_RELATION_MEMO: dict[tuple[Versions, Versions], RangeRelation] = {}
 
 _EMPTY = Versions(VersionRange.empty())
 _FULL = Versions(VersionRange.full())
