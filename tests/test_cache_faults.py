@@ -48,7 +48,7 @@ def check(
 
 
 def answered(run: subprocess.CompletedProcess[str]) -> bool:
-    return run.returncode == 0 and "pins demo 1.0 (+1 dependencies)" in run.stdout and "Traceback" not in run.stderr
+    return run.returncode == 0 and "pins demo 1.0 (+1 dependency)" in run.stdout and "Traceback" not in run.stderr
 
 
 def warnings_in(run: subprocess.CompletedProcess[str]) -> list[str]:
@@ -180,7 +180,7 @@ def test_a_file_size_limit_keeps_the_valid_cache(served: IndexServer, tmp_path: 
     served.add_wheel(wheel_filename("demo", "1.1"), make_wheel("demo", "1.1", requires_dist=["six"]))
     served.clear_log()
     run = check(served, cache_dir, "--refresh", preexec=file_size_limit(limit))
-    assert run.returncode == 0 and "pins demo 1.1 (+1 dependencies)" in run.stdout, run.stderr
+    assert run.returncode == 0 and "pins demo 1.1 (+1 dependency)" in run.stdout, run.stderr
     assert len(warnings_in(run)) <= 1 and "Traceback" not in run.stderr
     assert served.requests("/simple/demo/"), "--refresh asks the index"
     assert not list(cache_dir.glob("*.corrupt*")), "a valid cache is never moved aside"
@@ -341,7 +341,7 @@ def test_a_full_disk_keeps_the_valid_cache(served: IndexServer, small_disk: Path
     os.close(filler)
     served.add_wheel(wheel_filename("demo", "1.1"), make_wheel("demo", "1.1", requires_dist=["six"]))
     run = check(served, cache_dir, "--refresh")
-    assert run.returncode == 0 and "pins demo 1.1 (+1 dependencies)" in run.stdout, run.stderr
+    assert run.returncode == 0 and "pins demo 1.1 (+1 dependency)" in run.stdout, run.stderr
     (warning,) = warnings_in(run)
     assert "cannot be written (database or disk is full)" in warning, warning
     assert not list(cache_dir.glob("*.corrupt*")) and digest(db) == before

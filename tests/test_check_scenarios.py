@@ -131,7 +131,8 @@ def test_scenario(path: Path) -> None:
         assert items and items[0].native is wanted["native"], shown
         assert list(items[0].binaries) == wanted.get("binaries", []), shown
     assert cell.not_examined == expect.get("not_examined", []), shown
-    assert cell.warnings == expect.get("warnings", []), shown
+    assert cell.all_warnings == expect.get("warnings", []), shown
+    assert [f"{u.name} {u.version} needs {u.rule.project}: {u.rule.id}" for u in cell.unmet] == expect.get("unmet", []), shown
     if cell.verdict != "build":
         assert not cell.build
     assert sorted(r.id for r in cell.knowledge) == sorted(expect.get("knowledge", [])), shown
@@ -139,9 +140,11 @@ def test_scenario(path: Path) -> None:
         assert next(k for k in shown["knowledge"] if k["id"] == rule_id)["applied"] == text, shown
     got = [{k: r[k] for k in ("replaces", "name", "verdict", "version", "source") if r[k] is not None} for r in shown["replacements"]]
     assert got == expect.get("replacements", []), shown
+    text = ["".join(t for _, t in line.spans) for line in cell_lines(cell, set(), nearest_searched=True)]
     if "replacement_line" in expect:
-        text = ["".join(t for _, t in line.spans) for line in cell_lines(cell, set(), nearest_searched=True)]
         assert expect["replacement_line"] in text, text
+    for words in expect.get("absent_words", []):  # said nowhere in the cell's text
+        assert not any(words in line for line in text), text
     labels = [n.target.label for n in cell.nearest]
     for label in expect.get("nearest", []):
         assert label in labels, shown

@@ -380,12 +380,13 @@ def test_oversized_row_is_not_read(
 
 
 def test_decode_refuses_what_encode_does_not_write() -> None:
-    for blob in (b"[]", b'{"format": 1}', b'{"format": 1, "report": {"L": [1], "T": [2]}}',
-                 b'{"format": 1, "report": {"P": "Version", "v": "not a version"}}',
-                 b'{"format": 1, "report": {"D": [[{"L": []}, 1]]}}'):
+    for blob in (b"[]", b'{"format": FMT}', b'{"format": FMT, "report": {"L": [1], "T": [2]}}',
+                 b'{"format": FMT, "report": {"P": "Version", "v": "not a version"}}',
+                 b'{"format": FMT, "report": {"D": [[{"L": []}, 1]]}}'):
         with pytest.raises(memo._Miss):
-            memo.decode(blob)
-    assert memo.decode(b'{"format": 1, "report": {"T": [{"P": "Version", "v": "2.0"}]}}') == (memo.Version("2.0"),)
+            memo.decode(blob.replace(b"FMT", str(memo.FORMAT).encode()))
+    current = f'{{"format": {memo.FORMAT}, "report": {{"T": [{{"P": "Version", "v": "2.0"}}]}}}}'.encode()
+    assert memo.decode(current) == (memo.Version("2.0"),)
 
 
 # -- secrets -----------------------------------------------------------------------------------------------

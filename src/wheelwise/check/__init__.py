@@ -106,6 +106,8 @@ class Cell:
     :param verdict: ``ok`` (wheels only), ``build`` (some sdists built), ``blocked``, or
         ``unknown`` (the resolver reached its round limit: the blockers say where).
     :param warnings: what pip would warn about (an extra the chosen version does not define).
+    :param refusals: what pip would refuse to install for the user's own settings (hash-checking).
+    :param unmet: pins without the project a cited ``needs`` rule says they need.
     :param newer_sdists: releases newer than a wheel pin that plain pip would build instead.
     :param replacements: a blocked requested project's successor (knowledge), with its own
         verdict on this target.
@@ -119,6 +121,8 @@ class Cell:
     knowledge: list[Constraint] = dataclasses.field(default_factory=list)
     nearest: list[Nearby] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    refusals: list[str] = dataclasses.field(default_factory=list)
+    unmet: list[Unmet] = dataclasses.field(default_factory=list)
     newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: requested projects the failure does not involve (it holds whatever they are)
     not_examined: list[str] = dataclasses.field(default_factory=list)
@@ -131,6 +135,11 @@ class Cell:
     @property
     def installs(self) -> bool:
         return self.verdict in ("ok", "build")
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """Every warning on the cell, as text: pip's own, hash refusals, then unmet needs."""
+        return self.warnings + self.refusals + [u.text for u in self.unmet]
 
     def version_of(self, name: str) -> Version | None:
         pinned = self.pins.get(canonicalize_name(name))
@@ -145,13 +154,33 @@ class Cell:
             "needs_build": [b.to_dict() for b in self.build],
             "blockers": [b.to_dict() for b in self.blockers],
             "knowledge": [rule.to_dict(self.version_of(rule.when.name)) for rule in self.knowledge],
-            "warnings": list(self.warnings),
+            "warnings": self.all_warnings,
+            "unmet_needs": [u.to_dict() for u in self.unmet],
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
             "replacements": [s.to_dict() for s in self.replacements],
             "variants": [v.to_dict() for v in self.variants],
             "accelerator_fit": list(self.accelerator_fit),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Unmet:
+    """A pin (*name* *version*) resolved without the project a cited rule says it needs."""
+
+    name: str
+    version: Version
+    rule: Needs
+
+    @property
+    def text(self) -> str:
+        return f"{self.name} {self.version} is resolved without {self.rule.project}: {self.rule.summary}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": str(self.version), "needs": self.rule.project, "id": self.rule.id,
+            "summary": self.rule.summary, "sources": list(self.rule.sources), "verified": self.rule.verified,
         }
 
 
@@ -281,7 +310,7 @@ class Checker:
             return dataclasses.replace(blocker, detail=blocker.detail or "--only-binary refuses its sdists")
         return blocker
 
-    def _hash_warnings(self, pins: dict[str, Candidate]) -> list[str]:
+    def _hash_refusals(self, pins: dict[str, Candidate]) -> list[str]:
         """pip's hash-checking mode (any ``--hash``) refuses pins that have none."""
         if not self.selection.hash_checking:
             return []
@@ -301,7 +330,8 @@ class Checker:
         if isinstance(outcome, Resolution):
             cell.pins = outcome.pins
             cell.knowledge = list(outcome.applied)
-            cell.warnings = list(outcome.warnings) + self._hash_warnings(outcome.pins)
+            cell.warnings = list(outcome.warnings)
+            cell.refusals = self._hash_refusals(outcome.pins)
             cell.newer_sdists = list(outcome.newer_sdists)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             cell.variants = self._variants(target, outcome)
@@ -347,13 +377,12 @@ class Checker:
         return found
 
     def _needs(self, cell: Cell) -> None:
-        """A pinned project without the one a cited rule says it needs is a warning on the cell."""
+        """A pinned project without the one a cited rule says it needs is a warning on the cell
+        (not knowledge applied: nothing in the pins follows from it)."""
         for rule in self.needs:
             for name, candidate in cell.pins.items():
                 if rule.applies_to(name, candidate.version) and rule.subject not in cell.pins:
-                    cell.warnings.append(f"{name} {candidate.version} is resolved without {rule.project}: {rule.summary}")
-                    if rule not in cell.knowledge:  # one rule, however many pins it applies to
-                        cell.knowledge.append(rule)
+                    cell.unmet.append(Unmet(name, candidate.version, rule))
 
     def _build_item(self, candidate: Candidate, unknown: bool) -> BuildItem:
         assert candidate.file is not None

@@ -48,7 +48,7 @@ from ..index.stamps import Stamp, body_crc, file_stamp
 __all__ = ["MAX_MEMO_BYTES", "decode", "encode", "knowledge_digest", "question_key", "recall", "remember"]
 
 #: the stored form's version: a memo of another is a miss
-FORMAT = 1
+FORMAT = 2
 #: largest stored answer or stamp list read back (bytes)
 MAX_MEMO_BYTES = 32 << 20
 #: most objects one stored answer may hold (a 30-cell matrix holds a few thousand)
@@ -186,13 +186,13 @@ def _classes() -> dict[str, type]:
     from ..requirements import PythonBound, SourcedRequirement  # noqa: PLC0415
     from ..resolve.model import Candidate  # noqa: PLC0415
     from ..target import Target  # noqa: PLC0415
-    from . import BuildItem, Cell, CheckReport, VariantChoice  # noqa: PLC0415
+    from . import BuildItem, Cell, CheckReport, Unmet, VariantChoice  # noqa: PLC0415
     from .blockers import Blocker  # noqa: PLC0415
     from .nearest import Nearby  # noqa: PLC0415
     from .successors import Successor  # noqa: PLC0415
 
     found: list[type] = [
-        CheckReport, Cell, BuildItem, VariantChoice, Blocker, Nearby, Successor, Target, Properties, DistFile,
+        CheckReport, Cell, BuildItem, Unmet, VariantChoice, Blocker, Nearby, Successor, Target, Properties, DistFile,
         Candidate, SourcedRequirement, PythonBound, Replacement, Require, Forbid, Needs, MacOSRange, Exclusion,
     ]
     return {f"{c.__module__}:{c.__qualname__}": c for c in found}

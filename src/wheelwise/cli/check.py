@@ -104,7 +104,7 @@ def failed(report: CheckReport, level: str) -> bool:
         return True
     if level in ("build", "warning") and any(c.verdict == "build" for c in report.cells):
         return True
-    return level == "warning" and any(c.warnings or c.newer_sdists for c in report.cells)
+    return level == "warning" and any(c.all_warnings or c.newer_sdists for c in report.cells)
 
 
 def _positive(text: str) -> int:

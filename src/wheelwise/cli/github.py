@@ -54,7 +54,7 @@ def workflow_commands(report: CheckReport) -> Iterator[str]:
             yield workflow_command("error", "the resolver could not decide", title, None)
         for item in cell.build:
             yield workflow_command("warning", f"needs {item.filename} built from source", title, asked.get(item.filename.split("-")[0]))
-        for warning in cell.warnings:
+        for warning in cell.all_warnings:
             yield workflow_command("warning", warning, title, None)
 
 

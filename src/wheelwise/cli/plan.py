@@ -169,6 +169,8 @@ def render(plan: Plan, out_dir: str | None = None) -> None:
     out.print(f"  [dim]source: {escape(plan.stack.sources[0])} (verified {plan.stack.verified})[/]")
     for rule in plan.cell.knowledge:
         out.print(f"  knowledge: {escape(rule.summary)} [dim]({escape(rule.sources[0])})[/]")
+    for warning in plan.cell.all_warnings:
+        out.print(f"  [yellow]warning[/]: {escape(warning)}")
     out.print("\npins:")
     for line in plan.pins():
         out.print(f"  {escape(line)}")

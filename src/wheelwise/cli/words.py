@@ -172,7 +172,8 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
         names = [n for n in cell.pins if n in requested]
         shown = ", ".join(f"{n} {cell.pins[n].version}" for n in names)
         others = len(cell.pins) - len(names)
-        text = f"pins {shown}" + (f" (+{others} dependencies)" if others and not pins else "")
+        extra = f" (+{others} {'dependency' if others == 1 else 'dependencies'})" if others and not pins else ""
+        text = f"pins {shown}{extra}"
         lines.append(Line((("", text),), kind="pins"))
         if pins:
             for name in sorted(cell.pins):
@@ -181,6 +182,14 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
                 lines.append(Line((("", f"{name}=={candidate.version}{file}"),), depth=1, kind="pin"))
     for warning in cell.warnings:
         lines.append(Line((("warn", "warning"), ("", f": {warning} (pip warns the same; nothing of it is installed)")), kind="warning"))
+    for warning in cell.refusals:
+        lines.append(Line((("warn", "warning"), ("", f": {warning}")), kind="warning"))
+    for unmet in cell.unmet:
+        need = unmet.rule
+        lines.append(Line((("warn", "warning"), ("", f": {unmet.name} {unmet.version} is resolved without {need.project}, "
+                                                    f"and no metadata asks for it: {need.summary}; add {need.project} "
+                                                    "to the requirements")), kind="warning"))
+        lines.append(Line((("dim", f"source: {need.sources[0]} (verified {need.verified})"),), depth=1, kind="source"))
     for text in cell.accelerator_fit:
         lines.append(Line((("warn", "accelerator"), ("", f": {text}")), kind="accelerator"))
     for name, version in cell.newer_sdists:
