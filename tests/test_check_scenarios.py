@@ -132,6 +132,8 @@ def test_scenario(path: Path) -> None:
         assert list(items[0].binaries) == wanted.get("binaries", []), shown
     assert cell.not_examined == expect.get("not_examined", []), shown
     assert cell.all_warnings == expect.get("warnings", []), shown
+    held = [f"{h.name} {h.version} ({h.newer} here) by {h.constraint} at {h.source}" for h in cell.held]
+    assert held == expect.get("held", []), shown
     assert [f"{u.name} {u.version} needs {u.rule.project}: {u.rule.id}" for u in cell.unmet] == expect.get("unmet", []), shown
     if cell.verdict != "build":
         assert not cell.build

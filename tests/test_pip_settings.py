@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from helpers.indexserver import IndexServer, ServedFile
 from helpers.wheels import make_metadata, make_sdist, make_wheel, wheel_filename
+from packaging.version import Version
 
 from wheelwise.cli import main
 
@@ -151,7 +152,28 @@ def test_constraints(where: str, server: IndexServer, tmp_path: Path, monkeypatc
         args = ["-r", str(write(tmp_path / "req.txt", f"pinned\n-c {constraints}\n"))]
     pip, _ = pip_decides(server, env, *args)
     assert pip == {"pinned": "1.0"}  # the constraint applied: not the newest
-    same_answer(pip, wheelwise_decides(server, env, monkeypatch, capsys, *args))
+    cell = wheelwise_decides(server, env, monkeypatch, capsys, *args)
+    same_answer(pip, cell)
+    # the cell says what held the pin back, and where that was written
+    held, = cell["held_by_constraints"]
+    assert (held["name"], held["version"], held["constraint"], held["source"]) == ("pinned", "1.0", "pinned<2", f"{constraints}:1")
+    assert Version(held["newer"]) >= Version("2")
+
+
+def test_constraints_are_named_in_text(server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A constraint from pip's configuration is said in text output too, with its file and line."""
+    constraints = write(tmp_path / "c.txt", "# held\npinned<2\n")
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    for key, value in isolated_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(write(tmp_path / "pip.conf", f"[install]\nconstraint = {constraints}\n")))
+    assert main(["check", "pinned", "--index-url", server.url, "--no-nearest"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert f"pinned 1.0 is held back by the constraint pinned<2 ({constraints}:2)" in out, out
+    assert f"under the constraints pinned<2 ({constraints}:2)" in out, out
 
 
 # -- only-binary / no-binary / prefer-binary --------------------------------------------------

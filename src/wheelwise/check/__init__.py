@@ -28,6 +28,7 @@ from ..resolve import (
     DEFAULT_MAX_ROUNDS,
     Candidate,
     Failure,
+    Held,
     Outcome,
     Req,
     Resolution,
@@ -124,6 +125,8 @@ class Cell:
     refusals: list[str] = dataclasses.field(default_factory=list)
     unmet: list[Unmet] = dataclasses.field(default_factory=list)
     newer_sdists: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: pins a constraint keeps below a newer release that has a file here
+    held: list[Held] = dataclasses.field(default_factory=list)
     #: requested projects the failure does not involve (it holds whatever they are)
     not_examined: list[str] = dataclasses.field(default_factory=list)
     replacements: list[Successor] = dataclasses.field(default_factory=list)
@@ -157,6 +160,7 @@ class Cell:
             "warnings": self.all_warnings,
             "unmet_needs": [u.to_dict() for u in self.unmet],
             "newer_sdists": [{"name": n, "version": v} for n, v in self.newer_sdists],
+            "held_by_constraints": [h.to_dict() for h in self.held],
             "not_examined": list(self.not_examined),
             "nearest_working": [n.to_dict() for n in self.nearest],
             "replacements": [s.to_dict() for s in self.replacements],
@@ -333,6 +337,7 @@ class Checker:
             cell.warnings = list(outcome.warnings)
             cell.refusals = self._hash_refusals(outcome.pins)
             cell.newer_sdists = list(outcome.newer_sdists)
+            cell.held = list(outcome.held)
             cell.build = [self._build_item(c, c.name in outcome.unknown_deps) for c in outcome.needs_build]
             cell.variants = self._variants(target, outcome)
             if self.knowledge and (target.properties.cuda is not None or target.properties.sm is not None):

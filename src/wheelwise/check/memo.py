@@ -184,7 +184,7 @@ def _classes() -> dict[str, type]:
     from ..knowledge.rules import Exclusion, Forbid, MacOSRange, Needs, Require  # noqa: PLC0415
     from ..properties import Properties  # noqa: PLC0415
     from ..requirements import PythonBound, SourcedRequirement  # noqa: PLC0415
-    from ..resolve.model import Candidate  # noqa: PLC0415
+    from ..resolve.model import Candidate, Held  # noqa: PLC0415
     from ..target import Target  # noqa: PLC0415
     from . import BuildItem, Cell, CheckReport, Unmet, VariantChoice  # noqa: PLC0415
     from .blockers import Blocker  # noqa: PLC0415
@@ -193,7 +193,7 @@ def _classes() -> dict[str, type]:
 
     found: list[type] = [
         CheckReport, Cell, BuildItem, Unmet, VariantChoice, Blocker, Nearby, Successor, Target, Properties, DistFile,
-        Candidate, SourcedRequirement, PythonBound, Replacement, Require, Forbid, Needs, MacOSRange, Exclusion,
+        Candidate, Held, SourcedRequirement, PythonBound, Replacement, Require, Forbid, Needs, MacOSRange, Exclusion,
     ]
     return {f"{c.__module__}:{c.__qualname__}": c for c in found}
 

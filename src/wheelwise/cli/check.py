@@ -36,6 +36,7 @@ from .render import console, print_json, style
 from .words import (
     Span,
     cell_lines,
+    constraints_words,
     layout_of,
     matrix_span,
     reason_words,
@@ -287,3 +288,5 @@ def render_report(report: CheckReport, stream: TextIO | None = None, *, pins: bo
                 out.print("  " + "  " * line.depth + markup(line.spans))
     out.print()
     out.print(markup([summary_span(report)]))
+    if report.constraints:
+        out.print(markup([("dim", constraints_words(report))]))

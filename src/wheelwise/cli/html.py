@@ -17,6 +17,7 @@ from ..doctor import Report, Status, statuses
 from .words import (
     Span,
     cell_lines,
+    constraints_words,
     layout_of,
     matrix_span,
     summary_span,
@@ -99,6 +100,8 @@ def check_html(report: CheckReport, *, pins: bool = False) -> str:
     body.append("</tbody></table>")
     style, words = summary_span(report)
     body.append(f'<p class="s-{style}"><strong>{html.escape(words)}</strong></p>')
+    if report.constraints:
+        body.append(f"<p>{html.escape(constraints_words(report))}</p>")
     requested = {r.name for r in report.requirements}
     body.append("<h2>Cells</h2>")
     for cell in report.cells:

@@ -15,6 +15,7 @@ from ..doctor import Report, Status, statuses
 from .words import (
     Span,
     cell_lines,
+    constraints_words,
     layout_of,
     matrix_span,
     summary_span,
@@ -71,6 +72,8 @@ def check_markdown(report: CheckReport, *, pins: bool = False) -> str:
             lines.append("  " * line.depth + "- " + spans(line.spans))
         lines.append("")
     lines.append(f"**{spans([summary_span(report)])}**")
+    if report.constraints:
+        lines += ["", spans([("", constraints_words(report))])]
     return "\n".join(lines) + "\n"
 
 

@@ -195,6 +195,10 @@ def cell_lines(cell: Cell, requested: set[str], nearest_searched: bool, *, pins:
     for name, version in cell.newer_sdists:
         lines.append(Line((("", f"note: plain pip would build {name} {version} from its sdist; these pins take the "
                                 "newest wheel (as pip --prefer-binary does)"),), kind="note"))
+    for held in cell.held:
+        where = f" ({held.source})" if held.source else ""
+        lines.append(Line((("", f"note: {held.name} {held.version} is held back by the constraint {held.constraint}{where}; "
+                                f"the index has {held.name} {held.newer} for this target"),), kind="note"))
     for choice in cell.variants:
         lines += _variant_lines(choice)
     for item in cell.build:
@@ -230,6 +234,13 @@ def summary_span(report: CheckReport) -> Span:
     if failing:
         return ("blocked", f"{failing} of {total} cell{plural} cannot install")
     return ("ok", f"all {total} cell{plural} install")
+
+
+def constraints_words(report: CheckReport) -> str:
+    """The constraints every cell was resolved under, each with where it was written (pip's
+    ``constraint`` setting among them: pins older than plain uv's then have a reason in view)."""
+    shown = ", ".join(f"{c} ({c.where})" for c in report.constraints)
+    return f"under the constraints {shown}"
 
 
 def place_of(cell: Cell) -> str:

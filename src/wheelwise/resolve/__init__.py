@@ -29,9 +29,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from ..index.simple import DistFile
 from ..knowledge import Constraint
 from ..requirements import SourcedRequirement
 from ..selection import DEFAULT_SELECTION, Selection
@@ -42,6 +44,7 @@ from .model import (
     PYTHON,
     Candidate,
     Failure,
+    Held,
     Limit,
     Outcome,
     Req,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from .dependencies import Dependencies
     from .finder import Files, Finder, Miss
     from .provider import Provider
+    from .ranges import Versions
 
 __all__ = [
     "DEFAULT_MAX_ROUNDS",
@@ -65,6 +69,7 @@ __all__ = [
     "Candidate",
     "Failure",
     "Finder",
+    "Held",
     "Limit",
     "Miss",
     "Outcome",
@@ -244,10 +249,12 @@ def resolve(
         applied = tuple(c.rule for c in causes if c.rule is not None)
         return Failure(target, causes, involved, applied=tuple(dict.fromkeys(applied)), missing=missing,
                        allow_sdists=allow_sdists)
-    return _resolution(provider, target, solution.pins)
+    return _resolution(provider, target, solution.pins, requested, constraints)
 
 
-def _resolution(provider: Provider, target: Target, decided: dict[str, Version]) -> Resolution:
+def _resolution(
+    provider: Provider, target: Target, decided: dict[str, Version], requested: Sequence[Req], constraints: Sequence[Req],
+) -> Resolution:
     pins: dict[str, Candidate] = {}
     warnings = []
     for package, version in decided.items():
@@ -267,12 +274,63 @@ def _resolution(provider: Provider, target: Target, decided: dict[str, Version])
             continue
         if rule.subject in pins or any(rule.subject in edges for edges in provider.edges.values()):
             applied.append(rule)
-    newer = _newer_sdists(provider, pins)
+    wanted = _wanted(provider, pins, requested)
+    newer = _newer_sdists(provider, pins, wanted)
+    held = _held(provider, pins, wanted, constraints)
     unknown = tuple(sorted(provider.unknown & set(pins)))
-    return Resolution(target, dict(sorted(pins.items())), unknown, tuple(applied), tuple(warnings), newer)
+    return Resolution(target, dict(sorted(pins.items())), unknown, tuple(applied), tuple(warnings), newer, held)
 
 
-def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple[str, str], ...]:
+def _wanted(provider: Provider, pins: dict[str, Candidate], requested: Sequence[Req]) -> dict[str, Versions]:
+    """The range each pin's project is required in, by the request and the pins' dependencies."""
+    from .ranges import to_range
+
+    wanted: dict[str, Versions] = {}
+
+    def need(name: str, specifier: SpecifierSet) -> None:
+        wanted[name] = wanted[name] & to_range(specifier) if name in wanted else to_range(specifier)
+
+    for req in requested:
+        need(req.name, req.specifier)
+    for (package, version), edges in provider.edges.items():
+        if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:
+            continue
+        for key, req in edges.items():
+            need(key.partition("[")[0], req.specifier)
+    return wanted
+
+
+def _held(
+    provider: Provider, pins: dict[str, Candidate], wanted: dict[str, Versions], constraints: Sequence[Req],
+) -> tuple[Held, ...]:
+    """Pins a constraint keeps below the newest release that has a file here and is in range.
+
+    Only the constraint is named: the newer release's own dependencies are not resolved, so
+    this says what the constraint excludes, not that the newer release would install.
+    """
+    from .ranges import Versions, to_range
+
+    found = []
+    for constraint in constraints:
+        pin = pins.get(constraint.name)
+        if pin is None:
+            continue
+        allowed = wanted.get(constraint.name, Versions.full())
+        held_by = to_range(constraint.specifier)
+        for version in provider.finder.files(constraint.name):
+            if version <= pin.version:
+                break
+            if (version.is_prerelease and not pin.version.is_prerelease) or version not in allowed or version in held_by:
+                continue
+            if isinstance(provider.finder.pick(constraint.name, version), DistFile):
+                found.append(Held(pin.name, str(pin.version), str(version), constraint.text, constraint.source))
+                break
+    return tuple(found)
+
+
+def _newer_sdists(
+    provider: Provider, pins: dict[str, Candidate], wanted: dict[str, Versions],
+) -> tuple[tuple[str, str], ...]:
     """Releases newer than a wheel pin, in its requirements' range, that only have an sdist here
     (and were passed over for it: projects this resolution could build are not among them).
 
@@ -281,15 +339,8 @@ def _newer_sdists(provider: Provider, pins: dict[str, Candidate]) -> tuple[tuple
     """
     if provider.finder.selection.prefer_binary:
         return ()
-    from .ranges import Versions, to_range
+    from .ranges import Versions
 
-    wanted: dict[str, Versions] = {}
-    for (package, version), edges in provider.edges.items():
-        if pins.get(split := package.partition("[")[0]) is None or pins[split].version != version:
-            continue
-        for key, req in edges.items():
-            name = key.partition("[")[0]
-            wanted[name] = wanted[name] & to_range(req.specifier) if name in wanted else to_range(req.specifier)
     found = []
     for name, pin in pins.items():
         if pin.file is None or not pin.file.is_wheel:

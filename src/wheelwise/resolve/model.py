@@ -30,6 +30,7 @@ __all__ = [
     "PYTHON",
     "Candidate",
     "Failure",
+    "Held",
     "Limit",
     "Outcome",
     "Req",
@@ -180,6 +181,24 @@ class Limit:
 
 
 @dataclasses.dataclass(frozen=True)
+class Held:
+    """A pin that a constraint (``-c``, pip's ``constraint``) keeps below a newer release that
+    has a file for the target and that the pins' own requirements allow.
+
+    :param constraint: the constraint, normalised; *source*: its file and line.
+    """
+
+    name: str
+    version: str
+    newer: str
+    constraint: str
+    source: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class Resolution:
     """A successful resolution.
 
@@ -188,6 +207,7 @@ class Resolution:
     :param warnings: what pip would warn about (an extra the chosen version does not define).
     :param newer_sdists: ``(project, version)`` of releases newer than the pin that only
         have an sdist here: plain pip would build them rather than take the wheel.
+    :param held: pins a constraint keeps below a newer release that installs here.
     """
 
     target: Target
@@ -196,6 +216,7 @@ class Resolution:
     applied: tuple[Constraint, ...] = ()
     warnings: tuple[str, ...] = ()
     newer_sdists: tuple[tuple[str, str], ...] = ()
+    held: tuple[Held, ...] = ()
 
     @property
     def needs_build(self) -> list[Candidate]:
