@@ -65,6 +65,12 @@ def server() -> Any:
         index.add_wheel(wheel_filename("both", "1.0"), make_wheel("both", "1.0"))  # a wheel, then a newer sdist
         index.add(_sdist("both", "2.0"))
         index.add_wheel(wheel_filename("hashed", "1.0"), make_wheel("hashed", "1.0"))
+        # pre-releases: prelib's only final release needs a prebase that does not exist
+        wheels = [("preapp", "1.0", ["prelib"]), ("prelib", "1.0", ["prebase>=2"]), ("prelib", "2.0rc1", []),
+                  ("prebase", "1.0", []), ("preapp2", "1.0", ["prelib2>1"]), ("prelib2", "1.0", []),
+                  ("prelib2", "2.0rc1", [])]
+        for name, version, requires in wheels:
+            index.add_wheel(wheel_filename(name, version), make_wheel(name, version, requires_dist=requires))
         yield index
 
 
@@ -174,6 +180,28 @@ def test_constraints_are_named_in_text(server: IndexServer, tmp_path: Path, monk
     out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert f"pinned 1.0 is held back by the constraint pinned<2 ({constraints}:2)" in out, out
     assert f"under the constraints pinned<2 ({constraints}:2)" in out, out
+
+
+# -- pre-releases ------------------------------------------------------------------------------
+
+def test_no_fall_back_to_a_prerelease_when_the_finals_conflict(server: IndexServer, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """pip's specifier for prelib is what its requirements say ('any'), and a final release is
+    in it: that release failing on its own dependencies does not let the pre-release in."""
+    env = isolated_env(tmp_path)
+    pip, _ = pip_decides(server, env, "preapp")
+    assert pip is None
+    same_answer(pip, wheelwise_decides(server, env, monkeypatch, capsys, "preapp"))
+
+
+def test_prerelease_when_no_final_is_in_the_stated_range(server: IndexServer, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    env = isolated_env(tmp_path)
+    pip, _ = pip_decides(server, env, "preapp2")
+    assert pip == {"preapp2": "1.0", "prelib2": "2.0rc1"}
+    same_answer(pip, wheelwise_decides(server, env, monkeypatch, capsys, "preapp2"))
 
 
 # -- only-binary / no-binary / prefer-binary --------------------------------------------------

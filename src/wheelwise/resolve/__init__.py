@@ -226,11 +226,13 @@ def resolve(
     requirements = []
     for req in requested:
         provider.note(req)
+        provider.state(req)
         roots.setdefault(req.key, req)
         requirements.append(RootRequirement(req.key, to_range(req.specifier), origin=req))
     limits: dict[str, Versions] = {}
     for c in constraints:
         provider.note(c)
+        provider.state(c)
         limits[c.key] = limits[c.key] & to_range(c.specifier) if c.key in limits else to_range(c.specifier)
     per.prefetcher.pages([r.name for r in requested])
     resolver: Resolver[str, Version] = Resolver(

@@ -95,6 +95,11 @@ class Provider(BaseProvider[str, Version]):
         self.pinned: dict[str, set[Version]] = {}
         #: projects some requirement names a pre-release of
         self.prereleases: set[str] = set()
+        #: the range the request and the constraints state for a project (see _fallback)
+        self.stated: dict[str, Versions] = {}
+        #: (project, stated range) → whether pip would fall back to its pre-releases there
+        self._fallbacks: dict[tuple[str, Versions], bool] = {}
+        self._decisions: Mapping[str, Version] = {}
         #: id of a knowledge clause → its rule (the clause object is kept alive by the resolver)
         self.rule_clauses: dict[int, Constraint] = {}
         self._emitted: set[tuple[str, str, Version]] = set()
@@ -111,6 +116,11 @@ class Provider(BaseProvider[str, Version]):
 
     # -- what requirements say about selection ---------------------------
 
+    def state(self, req: Req) -> None:
+        """A root requirement or a constraint: part of the range pip's specifier for the project
+        holds whatever is decided."""
+        self.stated[req.name] = self.stated.get(req.name, Versions.full()) & to_range(req.specifier)
+
     def note(self, req: Req) -> None:
         """Remember what a requirement says beyond its range: ``==`` pins, pre-release opt-in."""
         for spec in req.specifier:
@@ -126,14 +136,44 @@ class Provider(BaseProvider[str, Version]):
 
     def _usable(self, package: str, version_range: Range) -> Iterator[tuple[Version, DistFile]]:
         name, _extras = split_key(package)
-        return self.finder.choose(
-            name, version_range, pinned=self.pinned.get(name, ()), prereleases=name in self.prereleases,
-        )
+        explicit = name in self.prereleases
+        for version, file in self.finder.choose(name, version_range, pinned=self.pinned.get(name, ()), prereleases=explicit):
+            # without an opt-in, the finder yields pre-releases only after every usable final
+            if version.is_prerelease and not explicit and not self._fallback(name):
+                return
+            yield version, file
+
+    def _fallback(self, name: str) -> bool:
+        """Whether pip would take a pre-release of *name*, no requirement naming one: only when
+        no final release in the range its requirements state has a usable file here (pip
+        filters incompatible files first, then the specifier's pre-release rule applies).
+
+        The range is what the request, the constraints and the decided versions' dependencies
+        say of *name*; not the resolver's, which also excludes the final releases it has
+        refuted since.  pip's specifier stays as written when a final release fails on its
+        dependencies, so pip never falls back to the pre-releases for that: a project whose
+        final releases all conflict here is not walked through its nightly builds.
+        """
+        stated = self.stated.get(name, Versions.full())
+        for package, version in self._decisions.items():
+            candidate = self.candidates.get((package, version))
+            if candidate is None:
+                continue
+            for dep, wanted in self._ranges(self.dependencies(candidate)).items():
+                if dep == name or dep.startswith(f"{name}["):
+                    stated = stated & wanted
+        key = (name, stated)
+        found = self._fallbacks.get(key)
+        if found is None:
+            first = next(self.finder.choose(name, stated, pinned=self.pinned.get(name, ())), None)
+            found = self._fallbacks[key] = first is None or first[0].is_prerelease
+        return found
 
     def receive_partial_solution_hint(
         self, positive_ranges: Mapping[str, Range], decisions: Mapping[str, Version],
     ) -> None:
         self._hint = positive_ranges
+        self._decisions = decisions
 
     def choose_version(self, package: str, version_range: Range) -> Version | None:
         if package == PYTHON:
