@@ -216,9 +216,15 @@ class Provider(BaseProvider[str, Version]):
         hint = self._hint
         passed: dict[str, tuple[list[Version], Range]] = {}
         buffered: collections.deque[tuple[Version, DistFile]] = collections.deque()
-        batch = 4
+        skipped = 0
         found = None
         while True:
+            if skipped:  # going down this project's versions: keep the next ones being read
+                wanted = min(READ_AHEAD_MAX, 2 + 2 * skipped) - len(buffered)
+                more = list(itertools.islice(usable, wanted)) if wanted > 0 else []
+                if more:
+                    buffered.extend(more)
+                    self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in more])
             if buffered:
                 version, file = buffered.popleft()
             else:
@@ -226,21 +232,18 @@ class Provider(BaseProvider[str, Version]):
                 if item is None:
                     break
                 version, file = item
-                if passed:  # going down this project's versions: read the next ones at once
-                    buffered.extend(itertools.islice(usable, batch))
-                    self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in [item, *buffered]])
-                    batch = min(READ_AHEAD_MAX, batch * 2)
             candidate = Candidate(name, version, extras, file)
             conflict = self._conflict(package, candidate, hint)
             if conflict is None:
                 found = (version, file)
                 break
-            other, wanted = conflict
+            skipped += 1
+            other, needed = conflict
             if other in passed:
                 versions, union = passed[other]
-                passed[other] = ([*versions, version], union | wanted)
+                passed[other] = ([*versions, version], union | needed)
             else:
-                passed[other] = ([version], wanted)
+                passed[other] = ([version], needed)
         for other, (versions, union) in passed.items():
             held = Versions.empty()
             for version in versions:
