@@ -203,6 +203,22 @@ def test_server_ignoring_ranges_falls_back_to_full_download_and_is_remembered(in
     assert cache.no_range(origin(f"{index_server.base}/files/any.whl"))
 
 
+def test_a_whole_file_range_answered_200_is_no_sign_of_ignored_ranges(index_server: IndexServer) -> None:
+    """A wheel smaller than the first read: the range asked is the whole file, which a server
+    may answer with 200 (RFC 9110, 14.2); the next, bigger wheel is still read by ranges."""
+    index_server.pep658 = False
+    index_server.fault(r"\.whl$", "whole-range-200")
+    add_demo(index_server, version="1.0")  # a few hundred bytes: under the 16 KiB first read
+    add_demo(index_server, filler=300_000, version="2.0")
+    cache = Cache(None)
+    with open_index(index_server, cache=cache) as index:
+        small, big = sorted(index.project("demo").files, key=lambda f: f.filename)
+        assert index.metadata(small).metadata.version == "1.0"
+        assert index.metadata(big).how == "range"
+    assert not cache.no_range(origin(f"{index_server.base}/files/any.whl"))
+    assert [r.status for r in index_server.requests(r"demo-1\.0.*\.whl$")] == [200]
+
+
 def test_full_download_checks_the_hash(index_server: IndexServer) -> None:
     index_server.pep658, index_server.ranges = False, False
     served = add_demo(index_server)

@@ -77,6 +77,7 @@ class Fault:
     kinds: ``slow`` (sleep *arg* seconds), ``status`` (answer *arg*),
     ``truncate`` (announce the full length, send half, close), ``body``
     (answer 200 with *arg* as body), ``ignore-range`` (answer 200 to ranges),
+    ``whole-range-200`` (answer 200 to a range that covers the whole file, as RFC 9110 allows),
     ``raw`` (*arg* is called with the request handler and writes the whole
     reply itself: hangs, drips, redirects, odd headers).
     *times* limits how often it fires (``None``: always).
@@ -346,6 +347,8 @@ class IndexServer:
                 spec = self.headers.get("Range")
                 if spec and server.ranges and not ignore:
                     start, end = _parse_range(spec, len(content))
+                    if start == 0 and end == len(content) - 1 and server._peek(self.path, "whole-range-200"):
+                        return self._send(200, content, "application/octet-stream")
                     if start is None:
                         return self._send(416, b"", headers={"Content-Range": f"bytes */{len(content)}"})
                     return self._send(
@@ -359,8 +362,11 @@ class IndexServer:
         return Handler
 
     def _peek_ignore_range(self, path: str) -> bool:
+        return self._peek(path, "ignore-range")
+
+    def _peek(self, path: str, kind: str) -> bool:
         with self._lock:
-            return any(f.kind == "ignore-range" and re.search(f.pattern, path) for f in self.faults)
+            return any(f.kind == kind and re.search(f.pattern, path) for f in self.faults)
 
 
 def _parse_range(spec: str, size: int) -> tuple[int | None, int]:

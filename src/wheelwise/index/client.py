@@ -136,11 +136,14 @@ class RangeIgnored(Exception):
     """The server answered a range request with the whole file (status 200).
 
     :param file: the whole file, already downloaded (bounded), positioned at 0.
+    :param whole: the range asked covered the whole file: a server may answer that with 200
+        (RFC 9110, 14.2: it may ignore a Range), which says nothing of other ranges.
     """
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: BinaryIO, *, whole: bool = False) -> None:
         super().__init__("the server ignored the Range header")
         self.file = file
+        self.whole = whole
 
 
 # -- deadlines and Ctrl-C: a watchdog that shuts sockets down ------------------
@@ -819,7 +822,8 @@ class Fetcher:
         (:class:`LimitExceededError`, bound ``range``).  When the server ignores
         the range and answers 200, the whole file (at most *full_limit* bytes)
         is streamed into a temporary file and :class:`RangeIgnored` carries it:
-        the caller should remember that this index cannot do ranges.
+        the caller should remember that this index cannot do ranges, unless the range
+        asked was the whole file (``whole``).
         """
         header = f"bytes=-{end}" if start is None else f"bytes={start}-{end - 1}"
         asked = end if start is None else end - start
@@ -832,8 +836,9 @@ class Fetcher:
                 except BaseException:
                     spool.close()
                     raise
+                size = spool.tell()
                 spool.seek(0)
-                raise RangeIgnored(spool)
+                raise RangeIgnored(spool, whole=size <= asked and start in (None, 0))
             offset, last, total = _parse_content_range(response.headers.get("content-range", ""))
             if offset is None or last is None:
                 raise IndexFetchError(

@@ -418,7 +418,7 @@ def fetch_metadata(
             with ignored.file:
                 _verify(file.url, ignored.file, file.hashes, "the file")
                 got = _from_archive(ignored.file, file, "full")
-            return _checked(dataclasses.replace(got, range_ignored=True), file)
+            return _checked(dataclasses.replace(got, range_ignored=not ignored.whole), file)
     return _checked(_full_metadata(fetcher, file, full_limit), file)
 
 
