@@ -357,8 +357,11 @@ class Provider(BaseProvider[str, Version]):
         name, extras = split_key(package)
         versions = list(self.finder.files(name))
         at = versions.index(version)
-        newer = self._walk(name, extras, here, versions[max(0, at - WIDEN_MAX):at][::-1])
-        older = self._walk(name, extras, here, versions[at + 1:at + 1 + WIDEN_MAX])
+        # pre-releases bound the run unless this project takes them: one is never chosen then, and
+        # reading it would cost a request; left inside unread, a later fall-back to it would be wrong
+        finals = not version.is_prerelease and name not in self.prereleases
+        newer = self._walk(name, extras, here, versions[max(0, at - WIDEN_MAX):at][::-1], finals)
+        older = self._walk(name, extras, here, versions[at + 1:at + 1 + WIDEN_MAX], finals)
         widened: Range | None = None
         if newer or older:
             first, last = at - newer, at + older  # the run, newest to oldest
@@ -369,8 +372,11 @@ class Provider(BaseProvider[str, Version]):
         self._widened[key] = widened
         return widened
 
-    def _walk(self, name: str, extras: frozenset[str], deps: dict[str, Range], versions: list[Version]) -> int:
-        """How many of *versions* (nearest first) have *deps* too, before the first that differs."""
+    def _walk(self, name: str, extras: frozenset[str], deps: dict[str, Range], versions: list[Version], finals: bool) -> int:
+        """How many of *versions* (nearest first) have *deps* too, before the first that differs
+        (or, with *finals*, the first pre-release)."""
+        if finals:
+            versions = list(itertools.takewhile(lambda v: not v.is_prerelease, versions))
         pinned = self.pinned.get(name, ())
         files = [self.finder.pick(name, v, pinned=v in pinned) for v in versions]
         # read them all in parallel: the walk below then waits about one round trip
