@@ -25,12 +25,14 @@ from .finder import Finder
 from .model import Candidate, Req
 from .ranges import to_range
 
-__all__ = ["READ_AHEAD_MAX", "SPECULATE_MAX", "Prefetcher"]
+__all__ = ["BELOW_AHEAD", "READ_AHEAD_MAX", "SPECULATE_MAX", "Prefetcher"]
 
 #: candidates per target and sdist mode whose dependencies are read ahead of the resolver
 SPECULATE_MAX = 400
 #: versions of one project whose metadata is read in parallel while the resolver refuses them
 READ_AHEAD_MAX = 24
+#: versions below a range whose every version conflicted, read before the resolver asks for them
+BELOW_AHEAD = 4
 
 
 class Prefetcher:

@@ -42,7 +42,7 @@ from ..target import Target
 from .dependencies import Dependencies
 from .finder import Finder, Miss
 from .model import INVALID, PYTHON, Candidate, Req
-from .prefetch import READ_AHEAD_MAX, Prefetcher
+from .prefetch import BELOW_AHEAD, READ_AHEAD_MAX, Prefetcher
 from .ranges import Versions, to_range
 
 __all__ = ["WIDEN_MAX", "Provider", "split_key", "to_range"]
@@ -244,6 +244,12 @@ class Provider(BaseProvider[str, Version]):
                 passed[other] = ([*versions, version], union | needed)
             else:
                 passed[other] = ([version], needed)
+        if found is None and skipped:
+            # every version in range conflicts: the resolver will likely ask for the next older
+            # ones soon (a dependent walking down takes this project's range down with it)
+            oldest = min(v for versions, _ in passed.values() for v in versions)
+            below = (item for item in self._usable(package, Versions.full()) if item[0] < oldest)
+            self.prefetcher.versions(name, [Candidate(name, v, extras, f) for v, f in itertools.islice(below, BELOW_AHEAD)])
         for other, (versions, union) in passed.items():
             held = Versions.empty()
             for version in versions:
