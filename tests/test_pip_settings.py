@@ -71,6 +71,9 @@ def server() -> Any:
                   ("prelib2", "2.0rc1", [])]
         for name, version, requires in wheels:
             index.add_wheel(wheel_filename(name, version), make_wheel(name, version, requires_dist=requires))
+        # a final release with only an sdist, then a release candidate with a wheel
+        index.add(_sdist("presdist", "1.0"))
+        index.add_wheel(wheel_filename("presdist", "1.1rc1"), make_wheel("presdist", "1.1rc1"))
         yield index
 
 
@@ -193,6 +196,19 @@ def test_no_fall_back_to_a_prerelease_when_the_finals_conflict(server: IndexServ
     pip, _ = pip_decides(server, env, "preapp")
     assert pip is None
     same_answer(pip, wheelwise_decides(server, env, monkeypatch, capsys, "preapp"))
+
+
+def test_a_final_sdist_wins_over_a_prerelease_wheel(server: IndexServer, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """pip's pre-release rule counts every file it could install, sdists too: the final
+    release is built, the release candidate's wheel is not taken (a new CPython's usual case)."""
+    env = isolated_env(tmp_path)
+    pip, _ = pip_decides(server, env, "presdist")
+    assert pip == {"presdist": "1.0"}
+    cell = wheelwise_decides(server, env, monkeypatch, capsys, "presdist")
+    assert cell["verdict"] == "build"
+    same_answer(pip, cell)
 
 
 def test_prerelease_when_no_final_is_in_the_stated_range(server: IndexServer, tmp_path: Path,

@@ -165,9 +165,22 @@ class Provider(BaseProvider[str, Version]):
         key = (name, stated)
         found = self._fallbacks.get(key)
         if found is None:
-            first = next(self.finder.choose(name, stated, pinned=self.pinned.get(name, ())), None)
-            found = self._fallbacks[key] = first is None or first[0].is_prerelease
+            found = self._fallbacks[key] = not self._final_installs(name, stated)
         return found
+
+    def _final_installs(self, name: str, stated: Range) -> bool:
+        """Whether a final release in *stated* has a file pip could install here: a wheel, or an
+        sdist pip would build (a wheels-only resolution does not take it, but pip's pre-release
+        rule counts it: a new CPython's release candidate wheel does not win over the last
+        final release's sdist)."""
+        pinned = self.pinned.get(name, ())
+        for version in self.finder.within(name, stated):
+            if version.is_prerelease:
+                continue
+            picked = self.finder.pick(name, version, pinned=version in pinned)
+            if not isinstance(picked, Miss) or (name, version) in self.finder.sdist_instead:
+                return True
+        return False
 
     def receive_partial_solution_hint(
         self, positive_ranges: Mapping[str, Range], decisions: Mapping[str, Version],
