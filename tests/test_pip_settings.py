@@ -106,15 +106,20 @@ def pip_decides(server: IndexServer, env: dict[str, str], *args: str) -> tuple[d
     return {i["metadata"]["name"]: i["metadata"]["version"] for i in report["install"]}, run.stderr
 
 
-def wheelwise_decides(
-    server: IndexServer, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], *args: str,
-) -> dict[str, Any]:
+def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """This process's environment as *env* says, without this machine's ``PIP_*``."""
     for key in list(os.environ):
         if key.startswith("PIP_"):
             monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+
+
+def wheelwise_decides(
+    server: IndexServer, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], *args: str,
+) -> dict[str, Any]:
+    use_env(monkeypatch, env)
     code = main(["check", *args, "--index-url", server.url, "--json", "--no-nearest"])
     out = capsys.readouterr().out
     cell: dict[str, Any] = json.loads(out)["cells"][0]
@@ -173,12 +178,8 @@ def test_constraints_are_named_in_text(server: IndexServer, tmp_path: Path, monk
                                        capsys: pytest.CaptureFixture[str]) -> None:
     """A constraint from pip's configuration is said in text output too, with its file and line."""
     constraints = write(tmp_path / "c.txt", "# held\npinned<2\n")
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    for key, value in isolated_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("PIP_CONFIG_FILE", str(write(tmp_path / "pip.conf", f"[install]\nconstraint = {constraints}\n")))
+    config = write(tmp_path / "pip.conf", f"[install]\nconstraint = {constraints}\n")
+    use_env(monkeypatch, isolated_env(tmp_path, PIP_CONFIG_FILE=str(config)))
     assert main(["check", "pinned", "--index-url", server.url, "--no-nearest"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert f"pinned 1.0 is held back by the constraint pinned<2 ({constraints}:2)" in out, out

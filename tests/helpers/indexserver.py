@@ -343,7 +343,7 @@ class IndexServer:
                 if served is None or served.content is None:
                     return self._send(404, b"no such file")
                 content = served.content
-                ignore = server._peek_ignore_range(self.path)
+                ignore = server._peek(self.path, "ignore-range")
                 spec = self.headers.get("Range")
                 if spec and server.ranges and not ignore:
                     start, end = _parse_range(spec, len(content))
@@ -360,9 +360,6 @@ class IndexServer:
                 self._send(200, content, "application/octet-stream")
 
         return Handler
-
-    def _peek_ignore_range(self, path: str) -> bool:
-        return self._peek(path, "ignore-range")
 
     def _peek(self, path: str, kind: str) -> bool:
         with self._lock:
